@@ -1,0 +1,46 @@
+/* bounds.h - every cap on untrusted or growable data, in one place.
+ *
+ * Running over any of these is an error reported to the user, never a
+ * silent truncation (STYLE.md item 6). */
+#ifndef POPFETCH_BOUNDS_H
+#define POPFETCH_BOUNDS_H
+
+/* RFC 2449 section 4: status lines are at most 512 octets including CRLF.
+ * Real servers exceed that with long greetings or -ERR texts, so accept a
+ * few KiB and call anything longer a protocol error. */
+#define PF_LINE_MAX 4096
+
+/* RFC 1939 section 7: a unique-id is 1 to 70 characters in 0x21..0x7E. */
+#define PF_UID_MAX 70
+
+/* Hard cap for one message when max_size is unset (DESIGN.md section 8). */
+#define PF_MSG_HARD_MAX (1024ULL * 1024 * 1024)
+
+/* Messages in one maildrop listing; beyond this the listing is refused
+ * rather than letting a hostile server exhaust memory. */
+#define PF_LISTING_MAX 2000000UL
+
+/* One human error sentence, server text included (sanitised). */
+#define PF_ERRMSG_MAX 512
+
+/* A password, app password or OAuth2 access token. */
+#define PF_SECRET_MAX 8192
+
+/* File names and paths we build ourselves. */
+#define PF_NAME_MAX 255
+#define PF_PATH_MAX 4096
+
+/* Bytes the connection reads ahead; also the decoder's chunk size. */
+#define PF_IOBUF_SIZE (64 * 1024)
+
+/* A line of the uid store file: "D <uid> <name> <t1> <t2>". */
+#define PF_STORE_LINE_MAX (PF_UID_MAX + PF_NAME_MAX + 64)
+
+/* Uid store file as a whole (a corrupted or hostile file is refused). */
+#define PF_STORE_FILE_MAX (1024ULL * 1024 * 1024)
+
+/* Config: timeout in seconds, and the config file size. */
+#define PF_TIMEOUT_MAX 3600
+#define PF_CONFIG_FILE_MAX (1024 * 1024)
+
+#endif

@@ -1,0 +1,83 @@
+/* config.h - the configuration file (libconfuse, DESIGN.md section 5).
+ *
+ * config_load() reads the main file and every *.conf in the accounts.d/
+ * folder beside it, applies defaults (DESIGN.md section 8), expands ~ and
+ * $VARS in paths, and validates everything: unknown keys, bad values and
+ * missing required keys are PF_ERR_CONFIG errors naming the file and line.
+ * A file that holds a password and is readable by group or others is a
+ * PF_ERR_CONFIG_PERM error naming the file and the chmod to run.
+ * The result is plain data owned by the caller (config_free). */
+#ifndef POPFETCH_CONFIG_H
+#define POPFETCH_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+enum tls_mode {
+	TLS_IMPLICIT = 0, /* TLS from the first byte, port 995 */
+	TLS_STARTTLS,     /* plaintext then STLS (RFC 2595), port 110 */
+	TLS_NONE,         /* loopback or allow_plaintext only, port 110 */
+};
+
+enum auth_mech {
+	AUTH_AUTO = 0,
+	AUTH_USER,
+	AUTH_PLAIN,
+	AUTH_LOGIN,
+	AUTH_CRAM_MD5,
+	AUTH_APOP,
+	AUTH_XOAUTH2,
+	AUTH_OAUTHBEARER,
+};
+
+struct account {
+	char *name;             /* the section title: [A-Za-z0-9][A-Za-z0-9._@+-]{0,63} */
+	char *source_file;      /* file that defined it, for messages */
+	char *host;
+	char *port;             /* as text for getaddrinfo; default from tls */
+	enum tls_mode tls;
+	int allow_plaintext;
+	char *tls_ca_file;      /* NULL: system store */
+	char *tls_ca_dir;
+	char *tls_fingerprint;  /* NULL: verify chain and name */
+	int tls_min_version;    /* 0 or an OpenSSL TLS1_x_VERSION */
+	char *tls_cert_file;
+	char *tls_key_file;
+	int timeout;            /* seconds, default 300 */
+	char *user;
+	char *password;         /* secret; NULL when unset */
+	char *password_command; /* run with /bin/sh -c; NULL when unset */
+	enum auth_mech auth;
+	char *maildir;          /* expanded */
+	int keep;               /* 1: leave on server */
+	int delete_after;       /* days, with keep; 0: never */
+	uint64_t max_size;      /* bytes; 0: no limit beyond PF_MSG_HARD_MAX */
+	unsigned long fetch_limit; /* 0: all */
+	int poll_interval;      /* seconds; 0: the global one */
+};
+
+struct config {
+	char *path;             /* the main file */
+	char *state_dir;        /* expanded; default $XDG_STATE_HOME/popfetch */
+	int poll_interval;      /* default 300 */
+	int jobs;               /* default 4 */
+	struct account *accounts;
+	size_t naccounts;
+};
+
+/* Loads path (NULL: $XDG_CONFIG_HOME/popfetch/config, else
+ * ~/.config/popfetch/config).  Returns 0 with *cfg_r set, or -1. */
+int config_load(const char *path, struct config **cfg_r, struct pf_error *err) PF_MUST_CHECK;
+
+/* Frees everything, wiping passwords.  NULL is fine. */
+void config_free(struct config *cfg);
+
+/* The account called name, or NULL. */
+const struct account *config_find(const struct config *cfg, const char *name);
+
+/* The default path config_load uses for NULL, in a new string. */
+char *config_default_path(void);
+
+#endif

@@ -1,0 +1,457 @@
+/* fetch.c - see fetch.h.  The durability order of DESIGN.md section 2,
+ * applied one batch at a time (group commit):
+ *
+ *   1. RETR each message of the batch into an unnamed file, fsync it;
+ *   2. record "uid -> NAME pending" for the batch, fsync the uid store;
+ *   3. link every file into new/NAME, fsync new/;
+ *   4. record the batch as delivered, fsync the uid store;
+ *   5. only then DELE (and only at QUIT does the server delete).
+ *
+ * A crash between 2 and 4 leaves pending records; the next poll looks for
+ * each NAME in new/ and cur/ and so never delivers a message twice. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cred.h"
+#include "fetch.h"
+#include "lock.h"
+#include "log.h"
+#include "maildir.h"
+#include "pop3.h"
+#include "uidstore.h"
+#include "util.h"
+
+/* A batch ends at this many messages or this many bytes (LIST hints):
+ * the window of pipelined RETRs, and the unit of group commit. */
+#define BATCH_MAX POP3_PIPELINE_MAX
+#define BATCH_BYTES (32ULL * 1024 * 1024)
+
+/* DESIGN.md section 8: a UID is forgotten 7 days after it was last seen. */
+#define FORGET_GRACE_S (7 * 24 * 3600)
+
+struct item {
+	struct pop3_msg *msg;
+	struct maildir_file *file;
+	char name[PF_NAME_MAX + 1];
+};
+
+struct poll {
+	const struct config *cfg;
+	const struct account *acct;
+	struct fetch_result *res;
+	struct pf_error *err;
+	int keep;
+	unsigned long limit;
+	uint64_t max_size;
+	time_t now;
+	int lock_fd;
+	struct uidstore *store;
+	struct maildir *md;
+	struct pop3 *pop;
+	struct pop3_msg *msgs;
+	size_t nmsgs;
+	unsigned char *deletable; /* per listing index: durable locally */
+	char *buf;                /* decoded body chunk */
+};
+
+/* --- local side -------------------------------------------------------- */
+
+static int resolve_pending(const char *uid, const char *name, void *ctx)
+{
+	struct poll *pl = ctx;
+	int r = maildir_has(pl->md, name, pl->err);
+
+	if (r < 0)
+		return -1;
+	/* Present: the crash came after the link (step 3), so the message is
+	 * delivered.  Absent: it never reached new/ and is fetched again. */
+	if (r == 1) {
+		log_verbose("%s: message %s was delivered before an interruption",
+			    pl->acct->name, name);
+		return uidstore_set_delivered(pl->store, uid, NULL, pl->now, pl->err);
+	}
+	return uidstore_forget(pl->store, uid, pl->err);
+}
+
+static int open_local(struct poll *pl)
+{
+	const struct account *a = pl->acct;
+	int n;
+
+	if (pf_mkdirs(pl->cfg->state_dir, 0700) < 0)
+		return pf_error_errno(pl->err, PF_ERR_LOCAL, errno, "cannot create state directory %s",
+				      pl->cfg->state_dir);
+	pl->lock_fd = lock_account(pl->cfg->state_dir, a->name, pl->err);
+	if (pl->lock_fd < 0)
+		return -1;
+	pl->store = uidstore_open(pl->cfg->state_dir, a->name, a->host, a->user, pl->err);
+	if (pl->store == NULL)
+		return -1;
+	pl->md = maildir_open(a->maildir, pl->err);
+	if (pl->md == NULL)
+		return -1;
+	n = maildir_clean_tmp(pl->md, pl->err);
+	if (n < 0)
+		return -1;
+	if (n > 0)
+		log_verbose("%s: removed %d stale files from %s/tmp", a->name, n, a->maildir);
+	if (uidstore_each_pending(pl->store, resolve_pending, pl) < 0)
+		return -1;
+	return uidstore_commit(pl->store, pl->err);
+}
+
+/* --- server side ------------------------------------------------------- */
+
+static void tls_opts(const struct account *a, struct conn_tls_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->verify_name = a->host;
+	o->ca_file = a->tls_ca_file;
+	o->ca_dir = a->tls_ca_dir;
+	o->fingerprint = a->tls_fingerprint;
+	o->min_version = a->tls_min_version;
+	o->cert_file = a->tls_cert_file;
+	o->key_file = a->tls_key_file;
+}
+
+static int login(struct poll *pl)
+{
+	char *secret = cred_get_password(pl->acct, pl->acct->timeout, pl->err);
+	int rc;
+
+	if (secret == NULL)
+		return -1;
+	rc = pop3_login(pl->pop, pl->acct->auth, pl->acct->user, secret, pl->err);
+	pf_free_secret(secret);
+	return rc;
+}
+
+static int connect_server(struct poll *pl)
+{
+	const struct account *a = pl->acct;
+	struct conn_tls_opts o;
+	struct conn *c;
+
+	tls_opts(a, &o);
+	c = conn_open(a->host, a->port, a->timeout, pl->err);
+	if (c == NULL)
+		return -1;
+	/* Implicit TLS: verified before the first POP3 byte is read. */
+	if (a->tls == TLS_IMPLICIT && conn_starttls(c, &o, pl->err) < 0) {
+		conn_close(c);
+		return -1;
+	}
+	pl->pop = pop3_new(c);
+	if (pop3_greeting(pl->pop, pl->err) < 0 || pop3_capa(pl->pop, pl->err) < 0)
+		return -1;
+	if (a->tls == TLS_STARTTLS &&
+	    (pop3_stls(pl->pop, &o, pl->err) < 0 || pop3_capa(pl->pop, pl->err) < 0))
+		return -1;
+	if (conn_is_tls(c))
+		log_verbose("%s: connected to %s port %s, %s", a->name, a->host, a->port,
+			    conn_tls_desc(c));
+	return login(pl);
+}
+
+/* --- what to fetch ------------------------------------------------------ */
+
+/* Fills want[] with the listing indexes to fetch, in server order, and
+ * marks what is already durable as deletable.  Returns the count. */
+static size_t plan(struct poll *pl, size_t *want)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < pl->nmsgs; i++) {
+		struct pop3_msg *m = &pl->msgs[i];
+
+		if (m->uid[0] != '\0') {
+			uidstore_mark_seen(pl->store, m->uid, pl->now);
+			if (uidstore_get(pl->store, m->uid, NULL) == UID_DELIVERED) {
+				pl->deletable[i] = 1;
+				continue;
+			}
+		}
+		pl->res->fresh++;
+		if (pl->max_size && m->size > pl->max_size) {
+			log_info("%s: skipping message %lu: %llu bytes is over max_size",
+				 pl->acct->name, m->num, (unsigned long long)m->size);
+			pl->res->skipped++;
+			continue;
+		}
+		if (pl->limit && n >= pl->limit)
+			continue;
+		want[n++] = i;
+	}
+	return n;
+}
+
+/* --- one message --------------------------------------------------------- */
+
+/* Streams the current RETR into it->file, or drains it when it grows past
+ * max_size.  Returns 0 when stored, 1 when drained, -1 on error. */
+static int stream_body(struct poll *pl, struct item *it)
+{
+	uint64_t cap = pl->max_size ? pl->max_size : PF_MSG_HARD_MAX;
+	uint64_t total = 0;
+	int done = 0, over = 0;
+
+	while (!done) {
+		size_t len;
+
+		if (pop3_retr_read(pl->pop, pl->buf, &len, &done, pl->err) < 0)
+			return -1;
+		total += len;
+		if (total > cap) {
+			/* LIST sizes are hints: the real size decides.  Past the
+			 * hard cap the server is hostile; stop reading. */
+			if (cap == PF_MSG_HARD_MAX)
+				return pf_error_set(pl->err, PF_ERR_PROTO,
+						    "message %lu is larger than %llu bytes",
+						    it->msg->num, (unsigned long long)cap);
+			over = 1;
+		}
+		if (!over && len > 0 &&
+		    maildir_file_write(it->file, pl->buf, len, pl->err) < 0)
+			return -1;
+	}
+	return over;
+}
+
+/* RETR's reply for it->msg into a synced file with its final name chosen.
+ * Returns 0 stored, 1 skipped (refused by the server or too large), -1. */
+static int download(struct poll *pl, struct item *it)
+{
+	uint64_t bytes, lines;
+	int r;
+
+	if (pop3_retr_begin(pl->pop, pl->err) < 0) {
+		if (pl->err->cls != PF_ERR_SERVER)
+			return -1;
+		/* The server refused this one message: report, go on. */
+		log_warn("%s: message %lu: %s", pl->acct->name, it->msg->num, pl->err->msg);
+		pf_error_clear(pl->err);
+		return 1;
+	}
+	it->file = maildir_file_new(pl->md, pl->err);
+	if (it->file == NULL)
+		return -1;
+	r = stream_body(pl, it);
+	if (r != 0) {
+		if (r == 1)
+			log_info("%s: skipping message %lu: larger than max_size", pl->acct->name,
+				 it->msg->num);
+		return r;
+	}
+	if (maildir_file_sync(it->file, pl->err) < 0)
+		return -1;
+	pf_step("message synced");
+	pop3_retr_totals(pl->pop, &bytes, &lines);
+	pl->res->bytes += bytes;
+	return maildir_make_name(pl->md, bytes, bytes + lines, it->name, sizeof it->name,
+				 pl->err);
+}
+
+/* --- one batch ------------------------------------------------------------ */
+
+/* Steps 2 to 4 of the header comment for the n stored items. */
+static int commit_batch(struct poll *pl, struct item *items, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (items[i].msg->uid[0] &&
+		    uidstore_set_pending(pl->store, items[i].msg->uid, items[i].name, pl->err) < 0)
+			return -1;
+	if (uidstore_commit(pl->store, pl->err) < 0)
+		return -1;
+	pf_step("pending committed");
+	for (i = 0; i < n; i++) {
+		if (maildir_file_publish(items[i].file, items[i].name, pl->err) < 0)
+			return -1;
+		pf_step("linked into new/");
+	}
+	if (maildir_sync_new(pl->md, pl->err) < 0)
+		return -1;
+	pf_step("new/ synced");
+	for (i = 0; i < n; i++)
+		if (items[i].msg->uid[0] &&
+		    uidstore_set_delivered(pl->store, items[i].msg->uid, NULL, pl->now, pl->err) < 0)
+			return -1;
+	if (uidstore_commit(pl->store, pl->err) < 0)
+		return -1;
+	pf_step("delivered committed");
+	for (i = 0; i < n; i++)
+		pl->deletable[items[i].msg - pl->msgs] = 1;
+	pl->res->fetched += n;
+	return 0;
+}
+
+/* How many of want[from..total) go into the next batch. */
+static size_t batch_size(const struct poll *pl, const size_t *want, size_t from, size_t total)
+{
+	uint64_t bytes = 0;
+	size_t n = 0;
+
+	while (from + n < total && n < BATCH_MAX) {
+		bytes += pl->msgs[want[from + n]].size;
+		n++;
+		if (bytes >= BATCH_BYTES)
+			break;
+	}
+	return n;
+}
+
+static int fetch_batch(struct poll *pl, const size_t *want, size_t n)
+{
+	struct item items[BATCH_MAX];
+	size_t i, stored = 0;
+	int rc = 0;
+
+	memset(items, 0, sizeof items);
+	for (i = 0; i < n; i++)
+		if (pop3_retr_queue(pl->pop, pl->msgs[want[i]].num, pl->err) < 0)
+			return -1;
+	for (i = 0; i < n && rc == 0; i++) {
+		struct item *it = &items[stored];
+		int r;
+
+		it->msg = &pl->msgs[want[i]];
+		r = download(pl, it);
+		if (r == 0)
+			stored++;
+		else
+			maildir_file_free(it->file), it->file = NULL;
+		if (r == 1)
+			pl->res->skipped++;
+		rc = r < 0 ? -1 : 0;
+	}
+	/* Whatever was stored completely is made durable even when the
+	 * session failed half-way: the next poll need not fetch it again. */
+	if (commit_batch(pl, items, stored) < 0)
+		rc = -1;
+	for (i = 0; i < stored; i++)
+		maildir_file_free(items[i].file);
+	return rc;
+}
+
+static int fetch_all(struct poll *pl, const size_t *want, size_t total)
+{
+	size_t done = 0;
+
+	while (done < total) {
+		size_t n = batch_size(pl, want, done, total);
+
+		if (fetch_batch(pl, want + done, n) < 0)
+			return -1;
+		done += n;
+	}
+	return 0;
+}
+
+/* --- deletion and the end of the poll ------------------------------------ */
+
+/* DELE every message whose UID is durably delivered (DESIGN.md section 8:
+ * also those fetched by earlier polls), a pipeline window at a time. */
+static int delete_delivered(struct poll *pl)
+{
+	size_t i, queued = 0;
+
+	for (i = 0; i < pl->nmsgs; i++) {
+		if (!pl->deletable[i])
+			continue;
+		if (pop3_dele_queue(pl->pop, pl->msgs[i].num, pl->err) < 0)
+			return -1;
+		if (++queued == POP3_PIPELINE_MAX) {
+			if (pop3_dele_flush(pl->pop, pl->err) < 0)
+				return -1;
+			pl->res->deleted += queued;
+			queued = 0;
+		}
+	}
+	if (pop3_dele_flush(pl->pop, pl->err) < 0)
+		return -1;
+	pl->res->deleted += queued;
+	if (pl->res->deleted > 0)
+		pf_step("DELE sent");
+	return 0;
+}
+
+/* Forgets UIDs long gone from the server, now that the listing was
+ * complete, and rewrites the store when that is worth it. */
+static int tidy_store(struct poll *pl)
+{
+	size_t n = uidstore_expire(pl->store, pl->now, FORGET_GRACE_S);
+
+	if (n > 0)
+		log_verbose("%s: forgot %zu UIDs no longer on the server", pl->acct->name, n);
+	if (!uidstore_wants_compact(pl->store, pl->now))
+		return 0;
+	return uidstore_compact(pl->store, pl->err);
+}
+
+static int transact(struct poll *pl, int check_only)
+{
+	size_t *want, nwant;
+	int rc;
+
+	if (pop3_listing(pl->pop, &pl->msgs, &pl->nmsgs, pl->err) < 0)
+		return -1;
+	pl->res->listed = pl->nmsgs;
+	for (size_t i = 0; i < pl->nmsgs; i++)
+		if (pl->msgs[i].uid[0] == '\0' && (pl->keep || check_only))
+			return pf_error_set(pl->err, PF_ERR_PROTO,
+					    "server does not support UIDL, which keep mode and "
+					    "--check need (use keep = false)");
+	pl->deletable = xcalloc(pl->nmsgs ? pl->nmsgs : 1, 1);
+	want = xcalloc(pl->nmsgs ? pl->nmsgs : 1, sizeof *want);
+	nwant = plan(pl, want);
+	rc = check_only ? 0 : fetch_all(pl, want, nwant);
+	free(want);
+	if (rc < 0 && pl->err->cls != PF_ERR_SERVER)
+		return -1;
+	if (!check_only && !pl->keep && delete_delivered(pl) < 0)
+		return -1;
+	if (tidy_store(pl) < 0 || pop3_quit(pl->pop, pl->err) < 0)
+		return -1;
+	pf_step("QUIT");
+	return rc;
+}
+
+static void poll_free(struct poll *pl)
+{
+	pop3_free(pl->pop);
+	free(pl->msgs);
+	free(pl->deletable);
+	free(pl->buf);
+	maildir_close(pl->md);
+	uidstore_close(pl->store);
+	lock_release(pl->lock_fd);
+}
+
+int fetch_account(const struct config *cfg, const struct account *acct,
+		  const struct fetch_opts *opts, struct fetch_result *res, struct pf_error *err)
+{
+	struct poll pl = { .cfg = cfg, .acct = acct, .res = res, .err = err, .lock_fd = -1 };
+	int64_t start = pf_now_ms();
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	pl.keep = opts->keep >= 0 ? opts->keep : acct->keep;
+	pl.limit = opts->limit ? opts->limit : acct->fetch_limit;
+	pl.max_size = acct->max_size;
+	pl.now = time(NULL);
+	pl.buf = xmalloc(PF_IOBUF_SIZE + 2);
+	rc = open_local(&pl);
+	if (rc == 0)
+		rc = connect_server(&pl);
+	if (rc == 0)
+		rc = transact(&pl, opts->check_only);
+	poll_free(&pl);
+	res->seconds = (double)(pf_now_ms() - start) / 1000.0;
+	return rc;
+}

@@ -1,0 +1,36 @@
+/* fetch.h - one poll of one account: the policy.  The only module that sees
+ * pop3, maildir and uidstore together; it decides what to fetch, in which
+ * order things become durable, and what may be deleted (DESIGN.md
+ * section 2). */
+#ifndef POPFETCH_FETCH_H
+#define POPFETCH_FETCH_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "error.h"
+
+struct fetch_opts {
+	int keep;               /* -1: account's setting, 0: delete, 1: keep */
+	int check_only;         /* -c: count new messages, fetch nothing */
+	unsigned long limit;    /* -l: 0 for the account's fetch_limit */
+};
+
+struct fetch_result {
+	unsigned long listed;   /* messages on the server */
+	unsigned long fresh;    /* not delivered before (with -c: would fetch) */
+	unsigned long fetched;  /* delivered in this poll */
+	unsigned long deleted;  /* DELE accepted (effective after QUIT) */
+	unsigned long skipped;  /* over max_size, or refused by the server */
+	uint64_t bytes;         /* bytes written to the Maildir */
+	double seconds;
+};
+
+/* Polls acct once: lock, connect, log in, list, fetch what is new into its
+ * Maildir durably, delete what may be deleted, quit.  Fills *res (also on
+ * failure: what was delivered before it).  0 or -1 with err set. */
+int fetch_account(const struct config *cfg, const struct account *acct,
+		  const struct fetch_opts *opts, struct fetch_result *res,
+		  struct pf_error *err) PF_MUST_CHECK;
+
+#endif

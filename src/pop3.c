@@ -1,0 +1,729 @@
+/* pop3.c - see pop3.h.  A session is a small state machine (greeting,
+ * authorization, transaction, quit) over conn, with a FIFO of queued RETR
+ * and DELE commands that is written ahead when the server announced
+ * PIPELINING (RFC 2449 section 6.6) and one at a time when it did not. */
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode.h"
+#include "log.h"
+#include "pop3.h"
+#include "util.h"
+
+enum pop3_state {
+	ST_GREETING,
+	ST_AUTHORIZATION,
+	ST_TRANSACTION,
+	ST_DONE,
+	ST_BROKEN,
+};
+
+static const char *const state_names[] = {
+	[ST_GREETING] = "greeting",
+	[ST_AUTHORIZATION] = "authorization",
+	[ST_TRANSACTION] = "transaction",
+	[ST_DONE] = "done",
+	[ST_BROKEN] = "broken",
+};
+
+/* A queued command: "RETR 4294967295\r\n" fits easily. */
+#define QCMD_MAX 32
+
+struct qcmd {
+	char text[QCMD_MAX];
+	size_t len;
+};
+
+struct pop3 {
+	struct conn *conn;
+	enum pop3_state state;
+	struct pop3_capa caps;
+	enum pop3_code last_code;
+	unsigned long commands;
+	char line[PF_LINE_MAX];
+	char apop_ts[PF_LINE_MAX];
+	/* FIFO of RETR/DELE: [head, head+count) queued, the first `written`
+	 * of them already sent. */
+	struct qcmd fifo[POP3_PIPELINE_MAX];
+	size_t head, count, written;
+	char out[POP3_PIPELINE_MAX * QCMD_MAX];
+	size_t outlen;
+	struct decode dec;
+	int in_body;
+};
+
+static void set_state(struct pop3 *p, enum pop3_state st)
+{
+	if (p->state != st)
+		log_trace("pop3: %s -> %s", state_names[p->state], state_names[st]);
+	p->state = st;
+}
+
+struct pop3 *pop3_new(struct conn *c)
+{
+	struct pop3 *p = xcalloc(1, sizeof *p);
+
+	p->conn = c;
+	p->state = ST_GREETING;
+	pop3_capa_init(&p->caps);
+	return p;
+}
+
+void pop3_free(struct pop3 *p)
+{
+	if (p == NULL)
+		return;
+	conn_close(p->conn);
+	free(p);
+}
+
+const struct pop3_capa *pop3_caps(const struct pop3 *p)
+{
+	return &p->caps;
+}
+
+enum pop3_code pop3_last_code(const struct pop3 *p)
+{
+	return p->last_code;
+}
+
+unsigned long pop3_commands_sent(const struct pop3 *p)
+{
+	return p->commands;
+}
+
+/* Fails the session for good: after a protocol or I/O error we can no
+ * longer tell which reply belongs to which command. */
+static int broken(struct pop3 *p)
+{
+	set_state(p, ST_BROKEN);
+	return -1;
+}
+
+static int send_line(struct pop3 *p, const char *line, int sensitive, struct pf_error *err)
+{
+	char buf[PF_LINE_MAX + 2];
+	size_t len = strlen(line);
+
+	if (len > PF_LINE_MAX - 2)
+		return pf_error_set(err, PF_ERR_INTERNAL, "command too long");
+	if (sensitive) {
+		/* sensitive is the number of words to show: 1 "PASS ****",
+		 * 2 "AUTH PLAIN ****", 3 a bare continuation "****". */
+		int words = sensitive < 3 ? sensitive : 0;
+		size_t shown = 0;
+
+		while (words-- > 0 && shown < len) {
+			shown += strcspn(line + shown, " ");
+			if (line[shown] == ' ')
+				shown++;
+		}
+		log_trace("C: %.*s****", (int)shown, line);
+	} else {
+		log_trace("C: %s", line);
+	}
+	memcpy(buf, line, len);
+	memcpy(buf + len, "\r\n", 2);
+	p->commands++;
+	if (conn_write(p->conn, buf, len + 2, err) < 0)
+		return broken(p);
+	pf_wipe(buf, len);
+	return 0;
+}
+
+/* Reads one status line.  Returns POP3_OK, POP3_ERR, POP3_CONT or -1; on
+ * POP3_ERR the response code is kept and *text_r points at the text. */
+static int read_status(struct pop3 *p, const char **text_r, struct pf_error *err)
+{
+	char clean[PF_LINE_MAX];
+	size_t len;
+	int st;
+
+	if (conn_getline(p->conn, p->line, sizeof p->line, &len, err) < 0)
+		return broken(p);
+	log_sanitize(clean, sizeof clean, p->line, len);
+	log_trace("S: %s", clean);
+	st = pop3_reply_status(p->line, text_r);
+	if (st < 0) {
+		pf_error_set(err, PF_ERR_PROTO, "server sent an invalid status line: %s", clean);
+		return broken(p);
+	}
+	p->last_code = st == POP3_ERR ? pop3_reply_code(*text_r) : POP3_CODE_NONE;
+	return st;
+}
+
+/* The error for a -ERR reply to cmd: the server's text, sanitised. */
+static int server_error(struct pop3 *p, enum pf_errclass cls, const char *cmd,
+			const char *text, struct pf_error *err)
+{
+	char clean[PF_ERRMSG_MAX / 2];
+
+	log_sanitize(clean, sizeof clean, text, strlen(text));
+	return pf_error_set(err, cls, "server refused %s: %s", cmd, clean[0] ? clean : "(no reason given)");
+}
+
+/* Sends cmd and reads its status line; -ERR is an error of class cls. */
+static int simple_cmd(struct pop3 *p, const char *cmd, int sensitive, enum pf_errclass cls,
+		      const char **text_r, struct pf_error *err)
+{
+	const char *text;
+	int st;
+
+	if (send_line(p, cmd, sensitive, err) < 0)
+		return -1;
+	st = read_status(p, &text, err);
+	if (st < 0)
+		return -1;
+	if (st != POP3_OK) {
+		char verb[8];
+
+		(void)snprintf(verb, sizeof verb, "%s", cmd);
+		verb[strcspn(verb, " ")] = '\0';
+		return server_error(p, cls, verb, text, err);
+	}
+	if (text_r != NULL)
+		*text_r = text;
+	return 0;
+}
+
+int pop3_greeting(struct pop3 *p, struct pf_error *err)
+{
+	const char *text;
+	int st = read_status(p, &text, err);
+
+	if (st < 0)
+		return -1;
+	if (st != POP3_OK) {
+		server_error(p, PF_ERR_SERVER, "the connection", text, err);
+		return broken(p);
+	}
+	if (pop3_greeting_timestamp(text, p->apop_ts, sizeof p->apop_ts) < 0)
+		p->apop_ts[0] = '\0';
+	set_state(p, ST_AUTHORIZATION);
+	return 0;
+}
+
+/* Reads the lines of a multi-line reply up to ".", calling fn for each
+ * (dot-unstuffed).  At most max_lines lines. */
+static int read_multiline(struct pop3 *p, unsigned long max_lines,
+			  int (*fn)(const char *line, void *ctx, struct pf_error *err),
+			  void *ctx, struct pf_error *err)
+{
+	unsigned long n = 0;
+	size_t len;
+
+	for (;;) {
+		const char *l = p->line;
+
+		if (conn_getline(p->conn, p->line, sizeof p->line, &len, err) < 0)
+			return broken(p);
+		if (l[0] == '.') {
+			if (len == 1)
+				return 0;
+			l++; /* RFC 1939 section 3: byte-stuffed line */
+		}
+		if (++n > max_lines) {
+			pf_error_set(err, PF_ERR_PROTO, "server listing has more than %lu lines", max_lines);
+			return broken(p);
+		}
+		if (log_get_level() >= LOG_LVL_TRACE) {
+			char clean[PF_LINE_MAX];
+
+			log_sanitize(clean, sizeof clean, l, strlen(l));
+			log_trace("S: %s", clean);
+		}
+		if (fn(l, ctx, err) < 0)
+			return broken(p);
+	}
+}
+
+static int capa_line(const char *line, void *ctx, struct pf_error *err)
+{
+	(void)pop3_capa_line(ctx, line); /* unknown or odd lines are ignored */
+	return 0;
+}
+
+int pop3_capa(struct pop3 *p, struct pf_error *err)
+{
+	const char *text;
+	int st;
+
+	pop3_capa_init(&p->caps);
+	if (send_line(p, "CAPA", 0, err) < 0)
+		return -1;
+	st = read_status(p, &text, err);
+	if (st < 0)
+		return -1;
+	if (st != POP3_OK)
+		return 0; /* RFC 1939-only server: nothing known, not an error */
+	p->caps.have_capa = 1;
+	/* CAPA lists a few dozen lines at most; 1000 bounds a hostile one. */
+	return read_multiline(p, 1000, capa_line, &p->caps, err);
+}
+
+int pop3_stls(struct pop3 *p, const struct conn_tls_opts *opts, struct pf_error *err)
+{
+	const char *text;
+	int st;
+
+	if (!p->caps.stls)
+		return pf_error_set(err, PF_ERR_TLS,
+				    "server does not offer STLS; refusing to continue without TLS");
+	if (send_line(p, "STLS", 0, err) < 0)
+		return -1;
+	st = read_status(p, &text, err);
+	if (st < 0)
+		return -1;
+	if (st != POP3_OK) {
+		server_error(p, PF_ERR_TLS, "STLS", text, err);
+		return broken(p);
+	}
+	if (conn_starttls(p->conn, opts, err) < 0)
+		return broken(p);
+	/* RFC 2595 section 4: forget everything learned before TLS. */
+	pop3_capa_init(&p->caps);
+	return 0;
+}
+
+/* -ERR after credentials: RFC 3206 codes tell a refused login apart from a
+ * server that is busy or broken, which must not count as a wrong password. */
+static enum pf_errclass login_error_class(const struct pop3 *p)
+{
+	switch (p->last_code) {
+	case POP3_CODE_IN_USE:
+	case POP3_CODE_LOGIN_DELAY:
+	case POP3_CODE_SYS_TEMP:
+	case POP3_CODE_SYS_PERM:
+		return PF_ERR_SERVER;
+	default:
+		return PF_ERR_AUTH;
+	}
+}
+
+static int login_user(struct pop3 *p, const char *user, const char *secret, struct pf_error *err)
+{
+	char cmd[PF_LINE_MAX];
+	int n, rc;
+
+	n = snprintf(cmd, sizeof cmd, "USER %s", user);
+	if (n < 0 || (size_t)n >= sizeof cmd)
+		return pf_error_set(err, PF_ERR_CONFIG, "user name too long");
+	if (simple_cmd(p, cmd, 0, PF_ERR_AUTH, NULL, err) < 0)
+		return -1;
+	n = snprintf(cmd, sizeof cmd, "PASS %s", secret);
+	if (n < 0 || (size_t)n >= sizeof cmd) {
+		pf_wipe(cmd, sizeof cmd);
+		return pf_error_set(err, PF_ERR_CONFIG, "password too long for USER/PASS");
+	}
+	rc = simple_cmd(p, cmd, 1, PF_ERR_AUTH, NULL, err);
+	pf_wipe(cmd, sizeof cmd);
+	if (rc < 0 && err->cls == PF_ERR_AUTH)
+		err->cls = login_error_class(p);
+	return rc;
+}
+
+/* RFC 5034 section 4: an initial response longer than fits in a 255-octet
+ * command is sent after a "+ " continuation instead. */
+#define AUTH_INITIAL_MAX 255
+
+static int login_plain(struct pop3 *p, const char *user, const char *secret, struct pf_error *err)
+{
+	size_t ul = strlen(user), sl = strlen(secret), rawlen = ul + sl + 2;
+	unsigned char *raw;
+	char *b64, *cmd;
+	const char *text;
+	int st = -1;
+
+	if (ul + sl > PF_SECRET_MAX)
+		return pf_error_set(err, PF_ERR_CONFIG, "credentials too long for AUTH PLAIN");
+	raw = xmalloc(rawlen);
+	b64 = xcalloc(1, 4 * (rawlen / 3 + 1) + 1);
+	cmd = xcalloc(1, 4 * (rawlen / 3 + 1) + 16);
+	raw[0] = '\0'; /* no authorization identity: act as the user */
+	memcpy(raw + 1, user, ul);
+	raw[1 + ul] = '\0';
+	memcpy(raw + 2 + ul, secret, sl);
+	EVP_EncodeBlock((unsigned char *)b64, raw, (int)rawlen);
+	pf_wipe(raw, rawlen);
+	if (strlen("AUTH PLAIN ") + strlen(b64) <= AUTH_INITIAL_MAX) {
+		(void)snprintf(cmd, strlen(b64) + 16, "AUTH PLAIN %s", b64);
+		if (send_line(p, cmd, 2, err) < 0)
+			goto out;
+	} else {
+		if (send_line(p, "AUTH PLAIN", 0, err) < 0)
+			goto out;
+		st = read_status(p, &text, err);
+		if (st != POP3_CONT) {
+			if (st == POP3_OK || st == POP3_ERR)
+				pf_error_set(err, st == POP3_ERR ? login_error_class(p) : PF_ERR_PROTO,
+					     "server did not accept AUTH PLAIN");
+			st = -1;
+			goto out;
+		}
+		if (send_line(p, b64, 3, err) < 0)
+			goto out;
+	}
+	st = read_status(p, &text, err);
+	if (st == POP3_ERR)
+		server_error(p, login_error_class(p), "the login", text, err);
+	else if (st == POP3_CONT)
+		pf_error_set(err, PF_ERR_PROTO, "server asked for more AUTH PLAIN data");
+out:
+	pf_wipe(b64, strlen(b64));
+	pf_wipe(cmd, strlen(cmd));
+	free(raw);
+	free(b64);
+	free(cmd);
+	return st == POP3_OK ? 0 : -1;
+}
+
+int pop3_login(struct pop3 *p, enum auth_mech mech, const char *user, const char *secret,
+	       struct pf_error *err)
+{
+	int rc;
+
+	if (mech == AUTH_AUTO)
+		mech = p->caps.sasl_plain ? AUTH_PLAIN : AUTH_USER;
+	switch (mech) {
+	case AUTH_USER:
+		rc = login_user(p, user, secret, err);
+		break;
+	case AUTH_PLAIN:
+		rc = login_plain(p, user, secret, err);
+		break;
+	default:
+		return pf_error_set(err, PF_ERR_CONFIG,
+				    "this authentication mechanism is not supported yet");
+	}
+	if (rc == 0)
+		set_state(p, ST_TRANSACTION);
+	return rc;
+}
+
+/* --- the maildrop listing --------------------------------------------- */
+
+struct listing {
+	struct pop3_msg *msgs;
+	unsigned long count;  /* from STAT */
+	unsigned char *seen;  /* per number: got a line in this listing */
+};
+
+static struct pop3_msg *listing_slot(struct listing *l, unsigned long num, const char *what,
+				     struct pf_error *err)
+{
+	if (num < 1 || num > l->count) {
+		pf_error_set(err, PF_ERR_PROTO,
+			     "server %s listing names message %lu, but STAT said %lu", what, num,
+			     l->count);
+		return NULL;
+	}
+	if (l->seen[num - 1]) {
+		pf_error_set(err, PF_ERR_PROTO, "server %s listing names message %lu twice", what, num);
+		return NULL;
+	}
+	l->seen[num - 1] = 1;
+	return &l->msgs[num - 1];
+}
+
+static int uidl_line(const char *line, void *ctx, struct pf_error *err)
+{
+	char uid[PF_UID_MAX + 1], clean[80];
+	unsigned long num;
+	struct pop3_msg *m;
+
+	if (pop3_parse_uidl(line, &num, uid) < 0) {
+		log_sanitize(clean, sizeof clean, line, strlen(line));
+		return pf_error_set(err, PF_ERR_PROTO, "server sent an invalid UIDL line: %s", clean);
+	}
+	if ((m = listing_slot(ctx, num, "UIDL", err)) == NULL)
+		return -1;
+	memcpy(m->uid, uid, sizeof m->uid);
+	return 0;
+}
+
+static int list_line(const char *line, void *ctx, struct pf_error *err)
+{
+	char clean[80];
+	unsigned long num;
+	uint64_t size;
+	struct pop3_msg *m;
+
+	if (pop3_parse_list(line, &num, &size) < 0) {
+		log_sanitize(clean, sizeof clean, line, strlen(line));
+		return pf_error_set(err, PF_ERR_PROTO, "server sent an invalid LIST line: %s", clean);
+	}
+	if ((m = listing_slot(ctx, num, "LIST", err)) == NULL)
+		return -1;
+	m->size = size;
+	return 0;
+}
+
+static int cmp_uid(const void *a, const void *b)
+{
+	return strcmp((*(const struct pop3_msg *const *)a)->uid,
+		      (*(const struct pop3_msg *const *)b)->uid);
+}
+
+/* A repeated UID would make two messages one in the uid store: refuse. */
+static int check_unique_uids(const struct listing *l, struct pf_error *err)
+{
+	const struct pop3_msg **v;
+	unsigned long i;
+	int rc = 0;
+
+	if (l->count < 2)
+		return 0;
+	v = xcalloc(l->count, sizeof *v);
+	for (i = 0; i < l->count; i++)
+		v[i] = &l->msgs[i];
+	qsort(v, l->count, sizeof *v, cmp_uid);
+	for (i = 1; i < l->count && rc == 0; i++)
+		if (strcmp(v[i - 1]->uid, v[i]->uid) == 0)
+			rc = pf_error_set(err, PF_ERR_PROTO,
+					  "server gave messages %lu and %lu the same UID", v[i - 1]->num,
+					  v[i]->num);
+	free(v);
+	return rc;
+}
+
+/* Reads one listing (UIDL or LIST) whose command was already sent.  Returns
+ * 1 when the server refused it (-ERR), 0 when read, -1 on error. */
+static int read_listing(struct pop3 *p, struct listing *l, const char *what,
+			int (*fn)(const char *, void *, struct pf_error *), struct pf_error *err)
+{
+	const char *text;
+	int st = read_status(p, &text, err);
+
+	if (st < 0)
+		return -1;
+	if (st != POP3_OK)
+		return 1;
+	memset(l->seen, 0, l->count ? l->count : 1);
+	if (read_multiline(p, l->count, fn, l, err) < 0)
+		return -1;
+	if (memchr(l->seen, 0, l->count) != NULL)
+		return pf_error_set(err, PF_ERR_PROTO, "server %s listing is incomplete", what);
+	return 0;
+}
+
+static int stat_count(struct pop3 *p, unsigned long *count_r, struct pf_error *err)
+{
+	const char *text;
+	uint64_t size;
+
+	if (simple_cmd(p, "STAT", 0, PF_ERR_SERVER, &text, err) < 0)
+		return -1;
+	if (pop3_parse_stat(text, count_r, &size) < 0)
+		return pf_error_set(err, PF_ERR_PROTO, "server sent an invalid STAT reply");
+	if (*count_r > PF_LISTING_MAX)
+		return pf_error_set(err, PF_ERR_PROTO, "server reports %lu messages, more than %lu",
+				    *count_r, PF_LISTING_MAX);
+	return 0;
+}
+
+/* UIDL and LIST, written together when the server pipelines. */
+static int read_listings(struct pop3 *p, struct listing *l, struct pf_error *err)
+{
+	int pipe = p->caps.pipelining, rc;
+
+	if (send_line(p, "UIDL", 0, err) < 0)
+		return -1;
+	if (pipe && send_line(p, "LIST", 0, err) < 0)
+		return -1;
+	rc = read_listing(p, l, "UIDL", uidl_line, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		/* No UIDL (RFC 1939 makes it optional): the caller falls back. */
+		log_verbose("server does not support UIDL");
+		for (unsigned long i = 0; i < l->count; i++)
+			l->msgs[i].uid[0] = '\0';
+	} else if (check_unique_uids(l, err) < 0) {
+		return broken(p);
+	}
+	if (!pipe && send_line(p, "LIST", 0, err) < 0)
+		return -1;
+	rc = read_listing(p, l, "LIST", list_line, err);
+	if (rc == 1)
+		return pf_error_set(err, PF_ERR_SERVER, "server refused LIST");
+	return rc;
+}
+
+int pop3_listing(struct pop3 *p, struct pop3_msg **msgs_r, size_t *n_r, struct pf_error *err)
+{
+	struct listing l = { 0 };
+	unsigned long i;
+
+	if (stat_count(p, &l.count, err) < 0)
+		return -1;
+	l.msgs = xcalloc(l.count ? l.count : 1, sizeof *l.msgs);
+	l.seen = xcalloc(l.count ? l.count : 1, 1);
+	for (i = 0; i < l.count; i++)
+		l.msgs[i].num = i + 1;
+	if (read_listings(p, &l, err) < 0) {
+		free(l.msgs);
+		free(l.seen);
+		return -1;
+	}
+	free(l.seen);
+	*msgs_r = l.msgs;
+	*n_r = l.count;
+	return 0;
+}
+
+/* --- pipelined RETR and DELE ------------------------------------------- */
+
+/* Moves queued commands into the output buffer: all of them when the
+ * server pipelines, otherwise only when nothing is awaiting a reply. */
+static void stage(struct pop3 *p)
+{
+	while (p->written < p->count && (p->caps.pipelining || p->written == 0)) {
+		const struct qcmd *q = &p->fifo[(p->head + p->written) % POP3_PIPELINE_MAX];
+
+		log_trace("C: %.*s", (int)q->len - 2, q->text);
+		memcpy(p->out + p->outlen, q->text, q->len);
+		p->outlen += q->len;
+		p->written++;
+		p->commands++;
+	}
+}
+
+/* Writes what stage() collected, as one write: one TLS record for a
+ * whole window of commands. */
+static int flush(struct pop3 *p, struct pf_error *err)
+{
+	stage(p);
+	if (p->outlen == 0)
+		return 0;
+	if (conn_write(p->conn, p->out, p->outlen, err) < 0)
+		return broken(p);
+	p->outlen = 0;
+	return 0;
+}
+
+static int queue_cmd(struct pop3 *p, const char *verb, unsigned long num, struct pf_error *err)
+{
+	struct qcmd *q;
+	int n;
+
+	if (p->state != ST_TRANSACTION)
+		return pf_error_set(err, PF_ERR_INTERNAL, "%s outside the transaction state", verb);
+	if (p->count == POP3_PIPELINE_MAX)
+		return pf_error_set(err, PF_ERR_INTERNAL, "too many queued POP3 commands");
+	q = &p->fifo[(p->head + p->count) % POP3_PIPELINE_MAX];
+	n = snprintf(q->text, sizeof q->text, "%s %lu\r\n", verb, num);
+	if (n < 0 || (size_t)n >= sizeof q->text)
+		return pf_error_set(err, PF_ERR_INTERNAL, "command too long");
+	q->len = (size_t)n;
+	p->count++;
+	return 0;
+}
+
+/* The oldest queued command has been answered completely. */
+static void dequeue(struct pop3 *p)
+{
+	p->head = (p->head + 1) % POP3_PIPELINE_MAX;
+	p->count--;
+	p->written--;
+}
+
+/* Reads the status of the oldest queued command, which must be verb. */
+static int queued_status(struct pop3 *p, const char *verb, const char **text_r,
+			 struct pf_error *err)
+{
+	if (p->count == 0 || strncmp(p->fifo[p->head].text, verb, 4) != 0 || p->in_body)
+		return pf_error_set(err, PF_ERR_INTERNAL, "no %s queued", verb);
+	if (flush(p, err) < 0)
+		return -1;
+	return read_status(p, text_r, err);
+}
+
+int pop3_retr_queue(struct pop3 *p, unsigned long num, struct pf_error *err)
+{
+	return queue_cmd(p, "RETR", num, err);
+}
+
+int pop3_retr_begin(struct pop3 *p, struct pf_error *err)
+{
+	const char *text;
+	int st = queued_status(p, "RETR", &text, err);
+
+	if (st < 0)
+		return -1;
+	if (st != POP3_OK) {
+		dequeue(p);
+		return server_error(p, PF_ERR_SERVER, "RETR", text, err);
+	}
+	decode_init(&p->dec);
+	p->in_body = 1;
+	return 0;
+}
+
+int pop3_retr_read(struct pop3 *p, char *out, size_t *outlen_r, int *done_r,
+		   struct pf_error *err)
+{
+	const char *data;
+	size_t len, used;
+
+	*outlen_r = 0;
+	*done_r = 0;
+	if (!p->in_body)
+		return pf_error_set(err, PF_ERR_INTERNAL, "no message being read");
+	if (conn_peek(p->conn, &data, &len, err) < 0)
+		return broken(p);
+	if (len > PF_IOBUF_SIZE)
+		len = PF_IOBUF_SIZE;
+	used = decode_feed(&p->dec, data, len, out, outlen_r);
+	conn_consume(p->conn, used);
+	if (decode_done(&p->dec)) {
+		p->in_body = 0;
+		*done_r = 1;
+		dequeue(p);
+	}
+	return 0;
+}
+
+void pop3_retr_totals(const struct pop3 *p, uint64_t *bytes_r, uint64_t *lines_r)
+{
+	*bytes_r = p->dec.out_bytes;
+	*lines_r = p->dec.out_lines;
+}
+
+int pop3_dele_queue(struct pop3 *p, unsigned long num, struct pf_error *err)
+{
+	return queue_cmd(p, "DELE", num, err);
+}
+
+int pop3_dele_flush(struct pop3 *p, struct pf_error *err)
+{
+	const char *text;
+	int rc = 0;
+
+	/* Every reply is read even after a refusal, so the session stays in
+	 * step and the accepted deletions still take effect at QUIT. */
+	while (p->count > 0) {
+		int st = queued_status(p, "DELE", &text, err);
+
+		if (st < 0)
+			return -1;
+		dequeue(p);
+		if (st != POP3_OK && rc == 0)
+			rc = server_error(p, PF_ERR_SERVER, "DELE", text, err);
+	}
+	return rc;
+}
+
+int pop3_quit(struct pop3 *p, struct pf_error *err)
+{
+	if (p->state == ST_BROKEN)
+		return pf_error_set(err, PF_ERR_INTERNAL, "QUIT on a broken session");
+	if (p->count > 0)
+		return pf_error_set(err, PF_ERR_INTERNAL, "QUIT with replies outstanding");
+	/* RFC 1939 section 6: -ERR here means some deletions failed. */
+	if (simple_cmd(p, "QUIT", 0, PF_ERR_SERVER, NULL, err) < 0)
+		return -1;
+	set_state(p, ST_DONE);
+	return 0;
+}

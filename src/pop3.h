@@ -1,0 +1,103 @@
+/* pop3.h - a POP3 client session (RFC 1939, RFC 2449, RFC 5034): the
+ * protocol state machine and the pipelining queue.  Knows the protocol, not
+ * files: message bodies come back as decoded chunks for the caller to store.
+ *
+ * The session owns its conn.  All text and data from the server is
+ * untrusted; error sentences carry it sanitised.
+ * Errors: PF_ERR_NET / PF_ERR_TLS from conn; PF_ERR_PROTO when the server
+ * violates POP3; PF_ERR_AUTH when credentials are refused; PF_ERR_SERVER
+ * for any other -ERR (with the RFC 2449/3206 code in pop3_last_code()). */
+#ifndef POPFETCH_POP3_H
+#define POPFETCH_POP3_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "conn.h"
+#include "error.h"
+#include "pop3_reply.h"
+
+struct pop3;
+
+/* Commands in flight at most when the server announced PIPELINING: small
+ * enough that their bytes always fit the socket buffers, so we can never
+ * deadlock writing while the server writes to us. */
+#define POP3_PIPELINE_MAX 64
+
+/* Wraps an open connection (TLS already running, or plaintext).  Takes
+ * ownership of c (freed by pop3_free). */
+struct pop3 *pop3_new(struct conn *c);
+void pop3_free(struct pop3 *p);
+
+/* Reads the greeting.  0 or -1. */
+int pop3_greeting(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
+
+/* Asks CAPA; a server without CAPA (-ERR) leaves every capability unset,
+ * which is not an error.  0 or -1. */
+int pop3_capa(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
+const struct pop3_capa *pop3_caps(const struct pop3 *p);
+
+/* STLS then TLS handshake (RFC 2595): fails with PF_ERR_TLS when STLS is
+ * not offered or refused, or when the server sent anything after its +OK
+ * before the handshake.  Forgets the capabilities learned before TLS; the
+ * caller asks CAPA again. */
+int pop3_stls(struct pop3 *p, const struct conn_tls_opts *opts,
+	      struct pf_error *err) PF_MUST_CHECK;
+
+/* Logs in as user with secret using mech (AUTH_AUTO: the strongest the
+ * server offers that we can do).  The trace shows secrets as "****".
+ * 0 or -1. */
+int pop3_login(struct pop3 *p, enum auth_mech mech, const char *user,
+	       const char *secret, struct pf_error *err) PF_MUST_CHECK;
+
+/* One entry of the maildrop listing. */
+struct pop3_msg {
+	unsigned long num;   /* message number in this session */
+	uint64_t size;       /* LIST size: a hint only */
+	char uid[PF_UID_MAX + 1]; /* "" when the server has no UIDL */
+};
+
+/* Reads the maildrop listing: STAT, then UIDL (when available) and LIST,
+ * pipelined when the server allows.  *msgs_r is an array owned by the
+ * caller (free()), sorted by number, with *n_r entries.  Fails with
+ * PF_ERR_PROTO on a malformed, duplicate or out-of-range entry, and when a
+ * UID repeats: a listing we cannot trust is never used.  0 or -1. */
+int pop3_listing(struct pop3 *p, struct pop3_msg **msgs_r, size_t *n_r,
+		 struct pf_error *err) PF_MUST_CHECK;
+
+/* Queues RETR num.  With PIPELINING up to POP3_PIPELINE_MAX commands are
+ * written ahead; without, the command is written when the previous reply
+ * has been read.  Replies are read in order with the calls below. */
+int pop3_retr_queue(struct pop3 *p, unsigned long num, struct pf_error *err) PF_MUST_CHECK;
+
+/* Reads the status line of the oldest queued RETR.  -1 with PF_ERR_SERVER
+ * on -ERR (the session stays usable), other classes when it is not. */
+int pop3_retr_begin(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
+
+/* Reads the next decoded piece of the current message into out (room for
+ * PF_IOBUF_SIZE + 2 bytes), *outlen_r bytes; *done_r is set after the
+ * terminating line.  0 or -1. */
+int pop3_retr_read(struct pop3 *p, char *out, size_t *outlen_r, int *done_r,
+		   struct pf_error *err) PF_MUST_CHECK;
+
+/* Totals of the message being read (or just read): decoded bytes (the size
+ * on disk) and line feeds in them. */
+void pop3_retr_totals(const struct pop3 *p, uint64_t *bytes_r, uint64_t *lines_r);
+
+/* Queues DELE num (pipelined like RETR) and reads the reply of every
+ * queued DELE with pop3_dele_flush. */
+int pop3_dele_queue(struct pop3 *p, unsigned long num, struct pf_error *err) PF_MUST_CHECK;
+int pop3_dele_flush(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
+
+/* QUIT: deletions take effect only if this returns 0 (RFC 1939 UPDATE). */
+int pop3_quit(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
+
+/* Response code of the last -ERR (POP3_CODE_NONE when there was none) and
+ * the LOGIN-DELAY seconds announced in CAPA (-1: unknown). */
+enum pop3_code pop3_last_code(const struct pop3 *p);
+
+/* Number of commands sent so far (for verbose statistics). */
+unsigned long pop3_commands_sent(const struct pop3 *p);
+
+#endif

@@ -1,0 +1,93 @@
+/* uidstore.h - per-account record of which UIDs are delivered, durable and
+ * crash-safe.  Knows its state file, nothing of POP3 or Maildir.
+ *
+ * File state_dir/ACCOUNT.uids is an append-only journal of records:
+ *   popfetch-uids 1                      first line, format version
+ *   H <host> <user>                      which server the state belongs to
+ *   P <uid> <name>                       delivery of uid as Maildir name under way
+ *   D <uid> <name> <first_seen> <last_seen>   uid delivered (times: Unix seconds)
+ *   F <uid>                              uid forgotten
+ * A later record for a uid replaces an earlier one.  Records are appended
+ * and fsynced by uidstore_commit(); a torn last line (a crash during the
+ * append, before the fsync returned, so nothing relied on it) is dropped on
+ * open.  Any other malformed line is corruption: uidstore_open() fails with
+ * PF_ERR_LOCAL naming the file and line, never treating it as empty (that
+ * would download a whole archive again).  The journal is rewritten
+ * compactly (temp file, fsync, rename, fsync dir) by uidstore_compact().
+ *
+ * UIDs are validated by the caller (pop3_uid_valid) and contain no spaces.
+ * Lookups are O(1) (hash table).  All errors are PF_ERR_LOCAL. */
+#ifndef POPFETCH_UIDSTORE_H
+#define POPFETCH_UIDSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "error.h"
+
+struct uidstore;
+
+enum uid_state {
+	UID_UNKNOWN = 0,
+	UID_PENDING,   /* a delivery was started; see uidstore_get's name */
+	UID_DELIVERED,
+};
+
+/* Opens (creating when missing, mode 0600) dir/account.uids; dir must
+ * exist.  host and user are recorded for new stores.  Owned by the caller:
+ * uidstore_close().  NULL with err set on I/O error or corruption. */
+struct uidstore *uidstore_open(const char *dir, const char *account,
+			       const char *host, const char *user,
+			       struct pf_error *err) PF_MUST_CHECK;
+
+/* Frees everything.  Records not committed are lost, as after a crash. */
+void uidstore_close(struct uidstore *s);
+
+/* The state of uid, and for PENDING and DELIVERED its Maildir name in
+ * *name_r (valid until the next change to the store; name_r may be NULL). */
+enum uid_state uidstore_get(struct uidstore *s, const char *uid, const char **name_r);
+
+/* Records a delivery under way (P record).  Durable after commit. */
+int uidstore_set_pending(struct uidstore *s, const char *uid, const char *name,
+			 struct pf_error *err) PF_MUST_CHECK;
+
+/* Records uid as delivered under its pending name, or under name when
+ * name is not NULL (D record, first_seen = last_seen = now).  Durable after
+ * commit. */
+int uidstore_set_delivered(struct uidstore *s, const char *uid, const char *name,
+			   time_t now, struct pf_error *err) PF_MUST_CHECK;
+
+/* Forgets uid (F record).  Durable after commit. */
+int uidstore_forget(struct uidstore *s, const char *uid, struct pf_error *err) PF_MUST_CHECK;
+
+/* Writes every record added since the last commit and fsyncs the file.
+ * Nothing may be deleted on the server for a uid before the commit that
+ * recorded it returned 0.  0 or -1. */
+int uidstore_commit(struct uidstore *s, struct pf_error *err) PF_MUST_CHECK;
+
+/* Marks uid as present in the server's current listing (in memory). */
+void uidstore_mark_seen(struct uidstore *s, const char *uid, time_t now);
+
+/* After a complete listing: forgets delivered uids that were absent from
+ * every complete listing for grace_s seconds and drops pending uids the
+ * caller has resolved.  In memory; uidstore_compact() makes it durable.
+ * Returns the number forgotten. */
+size_t uidstore_expire(struct uidstore *s, time_t now, time_t grace_s);
+
+/* Rewrites the file with one record per known uid (temp file, fsync,
+ * rename, fsync of dir).  Cheap enough to call once per poll only when
+ * uidstore_wants_compact() says so.  0 or -1. */
+int uidstore_compact(struct uidstore *s, struct pf_error *err) PF_MUST_CHECK;
+int uidstore_wants_compact(const struct uidstore *s, time_t now);
+
+/* Calls fn for every uid in PENDING state (fn may call set_delivered or
+ * forget on that uid).  Stops and returns -1 when fn does. */
+int uidstore_each_pending(struct uidstore *s,
+			  int (*fn)(const char *uid, const char *name, void *ctx),
+			  void *ctx);
+
+/* Number of uids known (any state). */
+size_t uidstore_count(const struct uidstore *s);
+
+#endif

@@ -49,7 +49,11 @@ struct conn *conn_open(const char *host, const char *port, int timeout_s,
  * nothing is sent through conn before this succeeds when TLS is wanted.
  * Fails if bytes already sit unread in conn's buffer (data sent before the
  * handshake completes is an injection attempt, RFC 2595 / CVE-2021-39272
- * class) .  0 or -1 with err set. */
+ * class) .  0 or -1 with err set: PF_ERR_TLS (also for a handshake that
+ * does not finish within the timeout), PF_ERR_CONFIG for a malformed
+ * fingerprint or an unreadable CA, certificate or key file.  After a
+ * failure the connection is unusable: every further I/O call fails, so
+ * nothing can go out in plaintext; conn_close it. */
 int conn_starttls(struct conn *c, const struct conn_tls_opts *opts,
 		  struct pf_error *err) PF_MUST_CHECK;
 

@@ -63,7 +63,8 @@ struct pop3_capa {
 void pop3_capa_init(struct pop3_capa *caps);
 
 /* Adds one line of a CAPA listing.  Unknown capabilities are ignored.
- * Returns 0, or -1 when the line is malformed (empty). */
+ * Returns 0, or -1 when the line is malformed (empty, or a LOGIN-DELAY
+ * without a number in 0..INT_MAX, which leaves login_delay unchanged). */
 int pop3_capa_line(struct pop3_capa *caps, const char *line);
 
 /* "n size" from a LIST listing or a single-message LIST reply text.

@@ -1,0 +1,504 @@
+/* test_pop3.c - the POP3 session against a scripted server in a child
+ * process: what the client sends (and when), how replies are classified,
+ * and that secrets never reach the trace. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "pop3.h"
+
+/* A script line: "C:text" the client must send exactly this line next;
+ * "S:text" the server sends text + CRLF; "Q" the client must send nothing
+ * more for 200 ms (proves lock-step); "W:n" wait until n more client lines
+ * have arrived before going on, without reading them (proves pipelining). */
+struct server {
+	pid_t pid;
+	char port[16];
+};
+
+static int read_line(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	while (n + 1 < cap) {
+		char c;
+		ssize_t r = read(fd, &c, 1);
+
+		if (r <= 0)
+			return -1;
+		if (c == '\n')
+			break;
+		buf[n++] = c;
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int count_lines_waiting(int fd)
+{
+	char buf[4096];
+	ssize_t r = recv(fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+	int n = 0;
+
+	for (ssize_t i = 0; i < r; i++)
+		n += buf[i] == '\n';
+	return n;
+}
+
+static int run_script(int fd, const char *const *script)
+{
+	char line[8192];
+
+	for (; *script != NULL; script++) {
+		const char *s = *script;
+
+		if (s[0] == 'S') {
+			char out[8192];
+			int n = snprintf(out, sizeof out, "%s\r\n", s + 2);
+
+			if (write(fd, out, (size_t)n) != n)
+				return 2;
+		} else if (s[0] == 'C') {
+			if (read_line(fd, line, sizeof line) < 0 || strcmp(line, s + 2) != 0) {
+				fprintf(stderr, "script: expected '%s', got '%s'\n", s + 2, line);
+				return 1;
+			}
+		} else if (s[0] == 'Q') {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+			char c;
+
+			/* Readable with nothing to read is the client closing: fine. */
+			if (poll(&p, 1, 200) != 0 && recv(fd, &c, 1, MSG_PEEK) > 0) {
+				fprintf(stderr, "script: client sent data before the reply\n");
+				return 3;
+			}
+		} else if (s[0] == 'W') {
+			int want = atoi(s + 2), tries = 0;
+
+			while (count_lines_waiting(fd) < want && tries++ < 200)
+				usleep(10000);
+			if (count_lines_waiting(fd) < want) {
+				fprintf(stderr, "script: client did not pipeline %d commands\n", want);
+				return 4;
+			}
+		}
+	}
+	return 0;
+}
+
+static void start_server(struct server *sv, const char *const *script)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof sa;
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(sv->port, sizeof sv->port, "%u", ntohs(sa.sin_port));
+	sv->pid = fork();
+	assert_true(sv->pid >= 0);
+	if (sv->pid == 0) {
+		int fd;
+
+		alarm(10); /* a broken test never hangs */
+		fd = accept(lfd, NULL, NULL);
+		_exit(fd < 0 ? 9 : run_script(fd, script));
+	}
+	close(lfd);
+}
+
+/* Exit status of the script: 0 when the client did exactly what it said. */
+static int server_status(struct server *sv)
+{
+	int st;
+
+	assert_int_equal(waitpid(sv->pid, &st, 0), sv->pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 100;
+}
+
+static struct pop3 *session(struct server *sv, const char *const *script)
+{
+	struct pf_error err = { 0 };
+	struct conn *c;
+	struct pop3 *p;
+
+	start_server(sv, script);
+	c = conn_open("127.0.0.1", sv->port, 5, &err);
+	assert_non_null(c);
+	p = pop3_new(c);
+	assert_int_equal(pop3_greeting(p, &err), 0);
+	assert_int_equal(pop3_capa(p, &err), 0);
+	return p;
+}
+
+static void login__user_pass__when_no_sasl(void **state)
+{
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:+OK", "S:USER", "S:UIDL", "S:.",
+		"C:USER alice", "S:+OK", "C:PASS s3cret", "S:+OK in", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct pop3 *p = session(&sv, script);
+
+	assert_int_equal(pop3_login(p, AUTH_AUTO, "alice", "s3cret", &err), 0);
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
+static void login__auto__prefers_plain(void **state)
+{
+	/* base64("\0alice\0s3cret") */
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:+OK", "S:SASL PLAIN LOGIN", "S:.",
+		"C:AUTH PLAIN AGFsaWNlAHMzY3JldA==", "S:+OK", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct pop3 *p = session(&sv, script);
+
+	assert_int_equal(pop3_login(p, AUTH_AUTO, "alice", "s3cret", &err), 0);
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
+static void login__long_plain__uses_continuation(void **state)
+{
+	/* RFC 5034: an initial response over 255 octets goes after "+ ". */
+	static char secret[300], b64line[512];
+	static const char *script[] = {
+		"S:+OK ready", "C:CAPA", "S:+OK", "S:SASL PLAIN", "S:.",
+		"C:AUTH PLAIN", "S:+ ", b64line, "S:+OK", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct pop3 *p;
+
+	memset(secret, 'x', sizeof secret - 1);
+	/* The expected continuation: base64("\0a\0" + secret), computed
+	 * here independently of OpenSSL's encoder. */
+	{
+		static const char tbl[] =
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		unsigned char raw[3 + sizeof secret];
+		size_t rl = 0, i, o = 2;
+
+		raw[rl++] = 0, raw[rl++] = 'a', raw[rl++] = 0;
+		memcpy(raw + rl, secret, sizeof secret - 1);
+		rl += sizeof secret - 1;
+		b64line[0] = 'C', b64line[1] = ':';
+		for (i = 0; i < rl; i += 3) {
+			unsigned v = raw[i] << 16 | (i + 1 < rl ? raw[i + 1] << 8 : 0) |
+				     (i + 2 < rl ? raw[i + 2] : 0);
+			b64line[o++] = tbl[v >> 18 & 63];
+			b64line[o++] = tbl[v >> 12 & 63];
+			b64line[o++] = i + 1 < rl ? tbl[v >> 6 & 63] : '=';
+			b64line[o++] = i + 2 < rl ? tbl[v & 63] : '=';
+		}
+		b64line[o] = '\0';
+	}
+	p = session(&sv, script);
+	assert_int_equal(pop3_login(p, AUTH_PLAIN, "a", secret, &err), 0);
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
+static void login__refused__is_auth_error(void **state)
+{
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:-ERR no", "C:USER alice", "S:+OK",
+		"C:PASS bad", "S:-ERR [AUTH] invalid login", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct pop3 *p = session(&sv, script);
+
+	assert_int_equal(pop3_login(p, AUTH_AUTO, "alice", "bad", &err), -1);
+	assert_int_equal(err.cls, PF_ERR_AUTH);
+	assert_non_null(strstr(err.msg, "invalid login"));
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
+static void login__in_use__is_server_error(void **state)
+{
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:-ERR no", "C:USER alice", "S:+OK",
+		"C:PASS good", "S:-ERR [IN-USE] mailbox locked", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct pop3 *p = session(&sv, script);
+
+	assert_int_equal(pop3_login(p, AUTH_AUTO, "alice", "good", &err), -1);
+	assert_int_equal(err.cls, PF_ERR_SERVER);
+	assert_int_equal(pop3_last_code(p), POP3_CODE_IN_USE);
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
+static void trace__masks_password(void **state)
+{
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:-ERR", "C:USER alice", "S:+OK",
+		"C:PASS hunter2secret", "S:+OK", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct pop3 *p;
+	char path[] = "/tmp/test_pop3_traceXXXXXX", buf[8192];
+	int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	fflush(stderr);
+	dup2(fd, STDERR_FILENO);
+	log_set_level(LOG_LVL_TRACE);
+	p = session(&sv, script);
+	assert_int_equal(pop3_login(p, AUTH_USER, "alice", "hunter2secret", &err), 0);
+	pop3_free(p);
+	fflush(stderr);
+	log_set_level(LOG_LVL_INFO);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, buf, sizeof buf - 1, 0);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	close(fd);
+	unlink(path);
+	assert_non_null(strstr(buf, "C: PASS ****"));
+	assert_non_null(strstr(buf, "C: USER alice"));
+	assert_null(strstr(buf, "hunter2"));
+	assert_int_equal(server_status(&sv), 0);
+}
+
+static const char *const login_ok[] = { "C:USER u", "S:+OK", "C:PASS p", "S:+OK" };
+
+/* Builds greeting + CAPA (with or without PIPELINING) + login + rest. */
+static const char **script_with(const char *capa_extra, const char *const *rest)
+{
+	static const char *buf[64];
+	size_t n = 0, i;
+
+	buf[n++] = "S:+OK ready";
+	buf[n++] = "C:CAPA";
+	buf[n++] = "S:+OK";
+	buf[n++] = "S:UIDL";
+	if (capa_extra)
+		buf[n++] = capa_extra;
+	buf[n++] = "S:.";
+	for (i = 0; i < 4; i++)
+		buf[n++] = login_ok[i];
+	for (i = 0; rest[i] != NULL && n < 63; i++)
+		buf[n++] = rest[i];
+	buf[n] = NULL;
+	return buf;
+}
+
+static struct pop3 *logged_in(struct server *sv, const char *capa_extra, const char *const *rest)
+{
+	struct pf_error err = { 0 };
+	struct pop3 *p = session(sv, script_with(capa_extra, rest));
+
+	assert_int_equal(pop3_login(p, AUTH_USER, "u", "p", &err), 0);
+	return p;
+}
+
+static void listing__reads_uids_and_sizes(void **state)
+{
+	static const char *const rest[] = {
+		"C:STAT", "S:+OK 2 300", "C:UIDL", "S:+OK", "S:1 aaa", "S:2   bbb", "S:.",
+		"C:LIST", "S:+OK", "S:1 100", "S:2 200", "S:.", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct pop3_msg *m;
+	size_t n;
+	struct pop3 *p = logged_in(&sv, NULL, rest);
+
+	assert_int_equal(pop3_listing(p, &m, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(m[0].uid, "aaa");
+	assert_string_equal(m[1].uid, "bbb");
+	assert_int_equal(m[0].size, 100);
+	assert_int_equal(m[1].size, 200);
+	assert_int_equal(m[1].num, 2);
+	free(m);
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
+static void listing__duplicate_uid__is_refused(void **state)
+{
+	static const char *const rest[] = {
+		"C:STAT", "S:+OK 2 300", "C:UIDL", "S:+OK", "S:1 same", "S:2 same", "S:.", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct pop3_msg *m = NULL;
+	size_t n;
+	struct pop3 *p = logged_in(&sv, NULL, rest);
+
+	assert_int_equal(pop3_listing(p, &m, &n, &err), -1);
+	assert_int_equal(err.cls, PF_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "same UID"));
+	pop3_free(p);
+	server_status(&sv);
+}
+
+static void listing__more_lines_than_stat__is_refused(void **state)
+{
+	static const char *const rest[] = {
+		"C:STAT", "S:+OK 1 100", "C:UIDL", "S:+OK", "S:1 a", "S:2 b", "S:.", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct pop3_msg *m = NULL;
+	size_t n;
+	struct pop3 *p = logged_in(&sv, NULL, rest);
+
+	assert_int_equal(pop3_listing(p, &m, &n, &err), -1);
+	assert_int_equal(err.cls, PF_ERR_PROTO);
+	pop3_free(p);
+	server_status(&sv);
+}
+
+static void listing__bad_uid__is_refused(void **state)
+{
+	static const char *const rest[] = {
+		"C:STAT", "S:+OK 1 100", "C:UIDL", "S:+OK", "S:1 \x01" "bad", "S:.", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct pop3_msg *m = NULL;
+	size_t n;
+	struct pop3 *p = logged_in(&sv, NULL, rest);
+
+	assert_int_equal(pop3_listing(p, &m, &n, &err), -1);
+	assert_int_equal(err.cls, PF_ERR_PROTO);
+	/* The error text is sanitised: no raw control character. */
+	assert_null(strchr(err.msg, '\x01'));
+	pop3_free(p);
+	server_status(&sv);
+}
+
+static void read_message(struct pop3 *p, const char *expect)
+{
+	struct pf_error err = { 0 };
+	char out[PF_IOBUF_SIZE + 2], got[256] = "";
+	size_t len, used = 0;
+	int done = 0;
+
+	assert_int_equal(pop3_retr_begin(p, &err), 0);
+	while (!done) {
+		assert_int_equal(pop3_retr_read(p, out, &len, &done, &err), 0);
+		assert_true(used + len < sizeof got);
+		memcpy(got + used, out, len);
+		used += len;
+	}
+	got[used] = '\0';
+	assert_string_equal(got, expect);
+}
+
+static void retr__pipelined__when_advertised(void **state)
+{
+	static const char *const rest[] = {
+		"W:3", "C:RETR 1", "C:RETR 2", "C:RETR 3",
+		"S:+OK", "S:one", "S:.", "S:-ERR [SYS/TEMP] gone", "S:+OK", "S:..three", "S:.",
+		"C:DELE 1", "C:DELE 3", "S:+OK", "S:+OK", "C:QUIT", "S:+OK bye", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct pop3 *p = logged_in(&sv, "S:PIPELINING", rest);
+
+	for (unsigned long i = 1; i <= 3; i++)
+		assert_int_equal(pop3_retr_queue(p, i, &err), 0);
+	read_message(p, "one\n");
+	assert_int_equal(pop3_retr_begin(p, &err), -1);
+	assert_int_equal(err.cls, PF_ERR_SERVER);
+	assert_int_equal(pop3_last_code(p), POP3_CODE_SYS_TEMP);
+	pf_error_clear(&err);
+	read_message(p, ".three\n");
+	assert_int_equal(pop3_dele_queue(p, 1, &err), 0);
+	assert_int_equal(pop3_dele_queue(p, 3, &err), 0);
+	assert_int_equal(pop3_dele_flush(p, &err), 0);
+	assert_int_equal(pop3_quit(p, &err), 0);
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
+static void retr__lock_step__without_pipelining(void **state)
+{
+	static const char *const rest[] = {
+		"C:RETR 1", "Q", "S:+OK", "S:a", "S:.", "C:RETR 2", "Q", "S:+OK", "S:b", "S:.",
+		"C:QUIT", "S:+OK", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct pop3 *p = logged_in(&sv, NULL, rest);
+
+	assert_int_equal(pop3_retr_queue(p, 1, &err), 0);
+	assert_int_equal(pop3_retr_queue(p, 2, &err), 0);
+	read_message(p, "a\n");
+	read_message(p, "b\n");
+	assert_int_equal(pop3_quit(p, &err), 0);
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
+static void stls__not_offered__is_refused(void **state)
+{
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:+OK", "S:USER", "S:.", "Q", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct conn_tls_opts o = { .verify_name = "localhost" };
+	struct pop3 *p = session(&sv, script);
+
+	assert_int_equal(pop3_stls(p, &o, &err), -1);
+	assert_int_equal(err.cls, PF_ERR_TLS);
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(login__user_pass__when_no_sasl),
+		cmocka_unit_test(login__auto__prefers_plain),
+		cmocka_unit_test(login__long_plain__uses_continuation),
+		cmocka_unit_test(login__refused__is_auth_error),
+		cmocka_unit_test(login__in_use__is_server_error),
+		cmocka_unit_test(trace__masks_password),
+		cmocka_unit_test(listing__reads_uids_and_sizes),
+		cmocka_unit_test(listing__duplicate_uid__is_refused),
+		cmocka_unit_test(listing__more_lines_than_stat__is_refused),
+		cmocka_unit_test(listing__bad_uid__is_refused),
+		cmocka_unit_test(retr__pipelined__when_advertised),
+		cmocka_unit_test(retr__lock_step__without_pipelining),
+		cmocka_unit_test(stls__not_offered__is_refused),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

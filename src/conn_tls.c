@@ -81,6 +81,7 @@ static int bio_read(BIO *b, char *data, int len)
 
 static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 {
+	(void)num;
 	switch (cmd) {
 	case BIO_CTRL_FLUSH:
 		return 1; /* send() does not buffer: nothing to flush */
@@ -203,6 +204,7 @@ static int is_ip_literal(const char *name)
 /* An encrypted client key must fail, not prompt on a terminal from cron. */
 static int no_passphrase(char *buf, int size, int rwflag, void *u)
 {
+	(void)buf, (void)size, (void)rwflag, (void)u;
 	return 0;
 }
 

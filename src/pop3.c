@@ -155,7 +155,7 @@ static int read_status(struct pop3 *p, const char **text_r, struct pf_error *err
 }
 
 /* The error for a -ERR reply to cmd: the server's text, sanitised. */
-static int server_error(struct pop3 *p, enum pf_errclass cls, const char *cmd,
+static int server_error(enum pf_errclass cls, const char *cmd,
 			const char *text, struct pf_error *err)
 {
 	char clean[PF_ERRMSG_MAX / 2];
@@ -181,7 +181,7 @@ static int simple_cmd(struct pop3 *p, const char *cmd, int sensitive, enum pf_er
 
 		(void)snprintf(verb, sizeof verb, "%s", cmd);
 		verb[strcspn(verb, " ")] = '\0';
-		return server_error(p, cls, verb, text, err);
+		return server_error(cls, verb, text, err);
 	}
 	if (text_r != NULL)
 		*text_r = text;
@@ -196,7 +196,7 @@ int pop3_greeting(struct pop3 *p, struct pf_error *err)
 	if (st < 0)
 		return -1;
 	if (st != POP3_OK) {
-		server_error(p, PF_ERR_SERVER, "the connection", text, err);
+		server_error(PF_ERR_SERVER, "the connection", text, err);
 		return broken(p);
 	}
 	if (pop3_greeting_timestamp(text, p->apop_ts, sizeof p->apop_ts) < 0)
@@ -241,6 +241,7 @@ static int read_multiline(struct pop3 *p, unsigned long max_lines,
 
 static int capa_line(const char *line, void *ctx, struct pf_error *err)
 {
+	(void)err;
 	(void)pop3_capa_line(ctx, line); /* unknown or odd lines are ignored */
 	return 0;
 }
@@ -277,7 +278,7 @@ int pop3_stls(struct pop3 *p, const struct conn_tls_opts *opts, struct pf_error 
 	if (st < 0)
 		return -1;
 	if (st != POP3_OK) {
-		server_error(p, PF_ERR_TLS, "STLS", text, err);
+		server_error(PF_ERR_TLS, "STLS", text, err);
 		return broken(p);
 	}
 	if (conn_starttls(p->conn, opts, err) < 0)
@@ -367,7 +368,7 @@ static int login_plain(struct pop3 *p, const char *user, const char *secret, str
 	}
 	st = read_status(p, &text, err);
 	if (st == POP3_ERR)
-		server_error(p, login_error_class(p), "the login", text, err);
+		server_error(login_error_class(p), "the login", text, err);
 	else if (st == POP3_CONT)
 		pf_error_set(err, PF_ERR_PROTO, "server asked for more AUTH PLAIN data");
 out:
@@ -654,7 +655,7 @@ int pop3_retr_begin(struct pop3 *p, struct pf_error *err)
 		return -1;
 	if (st != POP3_OK) {
 		dequeue(p);
-		return server_error(p, PF_ERR_SERVER, "RETR", text, err);
+		return server_error(PF_ERR_SERVER, "RETR", text, err);
 	}
 	decode_init(&p->dec);
 	p->in_body = 1;
@@ -710,7 +711,7 @@ int pop3_dele_flush(struct pop3 *p, struct pf_error *err)
 			return -1;
 		dequeue(p);
 		if (st != POP3_OK && rc == 0)
-			rc = server_error(p, PF_ERR_SERVER, "DELE", text, err);
+			rc = server_error(PF_ERR_SERVER, "DELE", text, err);
 	}
 	return rc;
 }

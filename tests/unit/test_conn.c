@@ -85,12 +85,14 @@ static void drain(int fd)
 
 static void peer_send_hold(int fd, const void *arg)
 {
+	(void)arg;
 	write_all(fd, arg, strlen(arg));
 	drain(fd);
 }
 
 static void peer_send_close(int fd, const void *arg)
 {
+	(void)arg;
 	write_all(fd, arg, strlen(arg));
 	close(fd);
 }
@@ -98,6 +100,7 @@ static void peer_send_close(int fd, const void *arg)
 /* Every byte in its own segment. */
 static void peer_tiny_writes(int fd, const void *arg)
 {
+	(void)arg;
 	const char *s = arg;
 	int one = 1;
 
@@ -112,6 +115,7 @@ static void peer_tiny_writes(int fd, const void *arg)
 /* Just inside any per-read timeout, forever. */
 static void peer_trickle(int fd, const void *arg)
 {
+	(void)arg;
 	for (;;) {
 		write_all(fd, "x", 1);
 		usleep(300 * 1000);
@@ -120,12 +124,14 @@ static void peer_trickle(int fd, const void *arg)
 
 static void peer_close_now(int fd, const void *arg)
 {
+	(void)arg;
 	close(fd);
 }
 
 /* Accepts TCP, never says a word (stalls a TLS handshake). */
 static void peer_silent(int fd, const void *arg)
 {
+	(void)arg;
 	drain(fd);
 }
 
@@ -137,6 +143,7 @@ struct blob {
 
 static void peer_send_blob(int fd, const void *arg)
 {
+	(void)arg;
 	const struct blob *b = arg;
 
 	write_all(fd, b->data, b->len);
@@ -186,6 +193,7 @@ static int read_fingerprint(void)
  * OpenSSL would fall back to the CN unless told never to). */
 static int make_certs(void **state)
 {
+	(void)state;
 	static const char script[] =
 		"cd %s && exec >log 2>&1 && "
 		"K='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' && "
@@ -219,6 +227,7 @@ static int make_certs(void **state)
 
 static int remove_certs(void **state)
 {
+	(void)state;
 	static const char *const files[] = { "ca.key", "ca.pem", "ca.srl", "other.key", "other.pem",
 					     "srv.key", "srv.csr", "srv.pem", "ext.cnf", "cn.key",
 					     "cn.csr", "cn.pem", "ext2.cnf", "log" };
@@ -263,6 +272,7 @@ static void tls_serve(SSL *ssl)
 
 static void peer_tls(int fd, const void *arg)
 {
+	(void)arg;
 	const struct tls_peer_cfg *cfg = arg;
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	const char *cert = cfg->cn_only_cert ? g_cn_cert : g_srv_cert;
@@ -339,6 +349,7 @@ static void assert_contains(const char *s, const char *part)
 
 static void open__refused__is_net_error_naming_host_and_port(void **state)
 {
+	(void)state;
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t len = sizeof sa;
 	struct pf_error err = { 0 };
@@ -363,6 +374,7 @@ static void open__refused__is_net_error_naming_host_and_port(void **state)
  * connect to it hangs until our deadline. */
 static void open__unanswered_syn__times_out(void **state)
 {
+	(void)state;
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t len = sizeof sa;
 	struct pf_error err = { 0 };
@@ -402,6 +414,7 @@ static void open__unanswered_syn__times_out(void **state)
 
 static void open__unknown_host__is_net_error_naming_host(void **state)
 {
+	(void)state;
 	struct pf_error err = { 0 };
 
 	assert_null(conn_open("pop.example.invalid", "110", 5, &err));
@@ -411,6 +424,7 @@ static void open__unknown_host__is_net_error_naming_host(void **state)
 
 static void open__by_name__connects(void **state)
 {
+	(void)state;
 	struct pf_error err = { 0 };
 	struct peer p;
 	struct conn *c;
@@ -429,6 +443,7 @@ static void open__by_name__connects(void **state)
 
 static void close__null__is_fine(void **state)
 {
+	(void)state;
 	conn_close(NULL);
 }
 
@@ -436,6 +451,7 @@ static void close__null__is_fine(void **state)
 
 static void getline__crlf_and_lf__strip_line_ends(void **state)
 {
+	(void)state;
 	struct peer p;
 	struct conn *c;
 
@@ -453,6 +469,7 @@ static void getline__crlf_and_lf__strip_line_ends(void **state)
 
 static void getline__line_split_in_tiny_writes__is_reassembled(void **state)
 {
+	(void)state;
 	struct peer p;
 	struct conn *c;
 
@@ -496,11 +513,13 @@ static void getline_cap(int lf_only)
 
 static void getline__cap_minus_one__fits_and_one_more_is_proto_error(void **state)
 {
+	(void)state;
 	getline_cap(0);
 }
 
 static void getline__cap_with_lf_only__same_limits(void **state)
 {
+	(void)state;
 	getline_cap(1);
 }
 
@@ -508,6 +527,7 @@ static void getline__cap_with_lf_only__same_limits(void **state)
  * line: needs the buffer compacted, must neither fail nor overflow. */
 static void getline__line_as_long_as_buffer__fits_after_compaction(void **state)
 {
+	(void)state;
 	size_t big = PF_IOBUF_SIZE - 2;
 	struct blob b = { .len = 3 + big + 2 };
 	struct pf_error err = { 0 };
@@ -537,6 +557,7 @@ static void getline__line_as_long_as_buffer__fits_after_compaction(void **state)
 
 static void getline__longer_than_buffer__is_proto_error(void **state)
 {
+	(void)state;
 	struct blob b = { .len = PF_IOBUF_SIZE + 100 };
 	struct peer p;
 	struct conn *c;
@@ -555,6 +576,7 @@ static void getline__longer_than_buffer__is_proto_error(void **state)
 
 static void getline__eof_mid_line__is_net_error(void **state)
 {
+	(void)state;
 	struct peer p;
 	struct conn *c;
 
@@ -568,6 +590,7 @@ static void getline__eof_mid_line__is_net_error(void **state)
 
 static void getline__trickling_server__is_cut_off_by_deadline(void **state)
 {
+	(void)state;
 	struct peer p;
 	struct conn *c;
 	int64_t t0, elapsed;
@@ -588,6 +611,7 @@ static void getline__trickling_server__is_cut_off_by_deadline(void **state)
 
 static void peek__interleaved_with_getline__shares_the_buffer(void **state)
 {
+	(void)state;
 	struct pf_error err = { 0 };
 	const char *data;
 	struct peer p;
@@ -615,6 +639,7 @@ static void peek__interleaved_with_getline__shares_the_buffer(void **state)
 
 static void peek__eof__is_net_error(void **state)
 {
+	(void)state;
 	struct pf_error err = { 0 };
 	const char *data = "x";
 	struct peer p;
@@ -650,6 +675,7 @@ static void write_until_error(struct conn *c)
 
 static void write__to_closed_peer__is_error_not_sigpipe(void **state)
 {
+	(void)state;
 	struct pf_error err = { 0 };
 	const char *data;
 	struct peer p;
@@ -734,6 +760,7 @@ static void tls_fails(const struct conn_tls_opts *o, enum pf_errclass cls, const
 
 static void tls__right_ca_and_dns_name__verifies(void **state)
 {
+	(void)state;
 	struct conn_tls_opts o = tls_opts("localhost", g_ca);
 
 	tls_ok(&o, &plain_tls);
@@ -741,6 +768,7 @@ static void tls__right_ca_and_dns_name__verifies(void **state)
 
 static void tls__right_ca_and_ip_literal__verifies(void **state)
 {
+	(void)state;
 	struct conn_tls_opts o = tls_opts("127.0.0.1", g_ca);
 
 	tls_ok(&o, &plain_tls);
@@ -748,6 +776,7 @@ static void tls__right_ca_and_ip_literal__verifies(void **state)
 
 static void tls__wrong_ca__is_tls_error(void **state)
 {
+	(void)state;
 	struct conn_tls_opts o = tls_opts("localhost", g_other_ca);
 
 	tls_fails(&o, PF_ERR_TLS,
@@ -756,6 +785,7 @@ static void tls__wrong_ca__is_tls_error(void **state)
 
 static void tls__system_store__does_not_trust_test_ca(void **state)
 {
+	(void)state;
 	struct conn_tls_opts o = tls_opts("localhost", NULL);
 
 	tls_fails(&o, PF_ERR_TLS, "(self-signed or unknown CA?)");
@@ -763,6 +793,7 @@ static void tls__system_store__does_not_trust_test_ca(void **state)
 
 static void tls__wrong_name__is_tls_error(void **state)
 {
+	(void)state;
 	struct conn_tls_opts o = tls_opts("otherhost", g_ca);
 
 	tls_fails(&o, PF_ERR_TLS, "TLS: certificate does not match host name otherhost");
@@ -770,6 +801,7 @@ static void tls__wrong_name__is_tls_error(void **state)
 
 static void tls__wrong_ip__is_tls_error(void **state)
 {
+	(void)state;
 	struct conn_tls_opts o = tls_opts("127.0.0.2", g_ca);
 
 	tls_fails(&o, PF_ERR_TLS, "does not match host name 127.0.0.2");
@@ -778,6 +810,7 @@ static void tls__wrong_ip__is_tls_error(void **state)
 /* RFC 9525: the subject CN is never a fallback for subjectAltName. */
 static void tls__name_only_in_subject_cn__is_refused(void **state)
 {
+	(void)state;
 	static const struct tls_peer_cfg cn_only = { .cn_only_cert = 1 };
 	struct conn_tls_opts o = tls_opts("cn-only.test", g_ca);
 
@@ -789,6 +822,7 @@ static void tls__name_only_in_subject_cn__is_refused(void **state)
 
 static void tls__right_fingerprint__verifies_with_untrusted_ca(void **state)
 {
+	(void)state;
 	char pin[300];
 	struct conn_tls_opts o = tls_opts("otherhost", g_other_ca);
 
@@ -799,6 +833,7 @@ static void tls__right_fingerprint__verifies_with_untrusted_ca(void **state)
 
 static void tls__fingerprint_plain_lowercase_hex__verifies(void **state)
 {
+	(void)state;
 	char pin[128];
 	struct conn_tls_opts o = tls_opts(NULL, NULL);
 	size_t i, n = 0;
@@ -814,6 +849,7 @@ static void tls__fingerprint_plain_lowercase_hex__verifies(void **state)
 
 static void tls__wrong_fingerprint__is_tls_error(void **state)
 {
+	(void)state;
 	char pin[300], want[300];
 	struct conn_tls_opts o = tls_opts("localhost", g_ca);
 
@@ -828,6 +864,7 @@ static void tls__wrong_fingerprint__is_tls_error(void **state)
 
 static void tls__malformed_fingerprint__is_config_error(void **state)
 {
+	(void)state;
 	static const char *const bad[] = { "sha256:XYZ", "AB:CD", "", "sha256::AB",
 					   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef00" };
 	size_t i;
@@ -848,6 +885,7 @@ static void tls__malformed_fingerprint__is_config_error(void **state)
 
 static void tls__client_certificate__is_presented(void **state)
 {
+	(void)state;
 	static const struct tls_peer_cfg want_cert = { .want_client_cert = 1 };
 	struct conn_tls_opts o = tls_opts("localhost", g_ca);
 
@@ -860,6 +898,7 @@ static void tls__client_certificate__is_presented(void **state)
 
 static void tls__cert_without_key__is_config_error(void **state)
 {
+	(void)state;
 	struct conn_tls_opts o = tls_opts("localhost", g_ca);
 
 	o.cert_file = g_srv_cert;
@@ -868,6 +907,7 @@ static void tls__cert_without_key__is_config_error(void **state)
 
 static void tls__missing_ca_file__is_config_error(void **state)
 {
+	(void)state;
 	struct conn_tls_opts o = tls_opts("localhost", "/nonexistent/ca.pem");
 
 	tls_fails(&o, PF_ERR_CONFIG,
@@ -877,6 +917,7 @@ static void tls__missing_ca_file__is_config_error(void **state)
 /* Implicit TLS configured against a plaintext port (110). */
 static void tls__plaintext_server__is_tls_error(void **state)
 {
+	(void)state;
 	struct conn_tls_opts o = tls_opts("localhost", g_ca);
 	struct pf_error err = { 0 };
 	struct peer p;
@@ -894,6 +935,7 @@ static void tls__plaintext_server__is_tls_error(void **state)
 
 static void starttls__data_before_handshake__is_refused(void **state)
 {
+	(void)state;
 	struct conn_tls_opts o = tls_opts("localhost", g_ca);
 	struct pf_error err = { 0 };
 	const char *data;
@@ -918,6 +960,7 @@ static void starttls__data_before_handshake__is_refused(void **state)
 
 static void starttls__silent_server__times_out(void **state)
 {
+	(void)state;
 	struct conn_tls_opts o = tls_opts("localhost", g_ca);
 	struct pf_error err = { 0 };
 	struct peer p;
@@ -939,6 +982,7 @@ static void starttls__silent_server__times_out(void **state)
 
 static void tls_write__to_closed_peer__is_error_not_sigpipe(void **state)
 {
+	(void)state;
 	static const struct tls_peer_cfg close_early = { .close_after_handshake = 1 };
 	struct conn_tls_opts o = tls_opts("localhost", g_ca);
 	struct pf_error err = { 0 };

@@ -152,6 +152,7 @@ static struct pop3 *session(struct server *sv, const char *const *script)
 
 static void login__user_pass__when_no_sasl(void **state)
 {
+	(void)state;
 	static const char *const script[] = {
 		"S:+OK ready", "C:CAPA", "S:+OK", "S:USER", "S:UIDL", "S:.",
 		"C:USER alice", "S:+OK", "C:PASS s3cret", "S:+OK in", NULL,
@@ -167,6 +168,7 @@ static void login__user_pass__when_no_sasl(void **state)
 
 static void login__auto__prefers_plain(void **state)
 {
+	(void)state;
 	/* base64("\0alice\0s3cret") */
 	static const char *const script[] = {
 		"S:+OK ready", "C:CAPA", "S:+OK", "S:SASL PLAIN LOGIN", "S:.",
@@ -183,6 +185,7 @@ static void login__auto__prefers_plain(void **state)
 
 static void login__long_plain__uses_continuation(void **state)
 {
+	(void)state;
 	/* RFC 5034: an initial response over 255 octets goes after "+ ". */
 	static char secret[300], b64line[512];
 	static const char *script[] = {
@@ -224,6 +227,7 @@ static void login__long_plain__uses_continuation(void **state)
 
 static void login__refused__is_auth_error(void **state)
 {
+	(void)state;
 	static const char *const script[] = {
 		"S:+OK ready", "C:CAPA", "S:-ERR no", "C:USER alice", "S:+OK",
 		"C:PASS bad", "S:-ERR [AUTH] invalid login", NULL,
@@ -241,6 +245,7 @@ static void login__refused__is_auth_error(void **state)
 
 static void login__in_use__is_server_error(void **state)
 {
+	(void)state;
 	static const char *const script[] = {
 		"S:+OK ready", "C:CAPA", "S:-ERR no", "C:USER alice", "S:+OK",
 		"C:PASS good", "S:-ERR [IN-USE] mailbox locked", NULL,
@@ -258,6 +263,7 @@ static void login__in_use__is_server_error(void **state)
 
 static void trace__masks_password(void **state)
 {
+	(void)state;
 	static const char *const script[] = {
 		"S:+OK ready", "C:CAPA", "S:-ERR", "C:USER alice", "S:+OK",
 		"C:PASS hunter2secret", "S:+OK", NULL,
@@ -325,6 +331,7 @@ static struct pop3 *logged_in(struct server *sv, const char *capa_extra, const c
 
 static void listing__reads_uids_and_sizes(void **state)
 {
+	(void)state;
 	static const char *const rest[] = {
 		"C:STAT", "S:+OK 2 300", "C:UIDL", "S:+OK", "S:1 aaa", "S:2   bbb", "S:.",
 		"C:LIST", "S:+OK", "S:1 100", "S:2 200", "S:.", NULL,
@@ -349,6 +356,7 @@ static void listing__reads_uids_and_sizes(void **state)
 
 static void listing__duplicate_uid__is_refused(void **state)
 {
+	(void)state;
 	static const char *const rest[] = {
 		"C:STAT", "S:+OK 2 300", "C:UIDL", "S:+OK", "S:1 same", "S:2 same", "S:.", NULL,
 	};
@@ -367,6 +375,7 @@ static void listing__duplicate_uid__is_refused(void **state)
 
 static void listing__more_lines_than_stat__is_refused(void **state)
 {
+	(void)state;
 	static const char *const rest[] = {
 		"C:STAT", "S:+OK 1 100", "C:UIDL", "S:+OK", "S:1 a", "S:2 b", "S:.", NULL,
 	};
@@ -384,6 +393,7 @@ static void listing__more_lines_than_stat__is_refused(void **state)
 
 static void listing__bad_uid__is_refused(void **state)
 {
+	(void)state;
 	static const char *const rest[] = {
 		"C:STAT", "S:+OK 1 100", "C:UIDL", "S:+OK", "S:1 \x01" "bad", "S:.", NULL,
 	};
@@ -421,6 +431,7 @@ static void read_message(struct pop3 *p, const char *expect)
 
 static void retr__pipelined__when_advertised(void **state)
 {
+	(void)state;
 	static const char *const rest[] = {
 		"W:3", "C:RETR 1", "C:RETR 2", "C:RETR 3",
 		"S:+OK", "S:one", "S:.", "S:-ERR [SYS/TEMP] gone", "S:+OK", "S:..three", "S:.",
@@ -448,6 +459,7 @@ static void retr__pipelined__when_advertised(void **state)
 
 static void retr__lock_step__without_pipelining(void **state)
 {
+	(void)state;
 	static const char *const rest[] = {
 		"C:RETR 1", "Q", "S:+OK", "S:a", "S:.", "C:RETR 2", "Q", "S:+OK", "S:b", "S:.",
 		"C:QUIT", "S:+OK", NULL,
@@ -467,6 +479,7 @@ static void retr__lock_step__without_pipelining(void **state)
 
 static void stls__not_offered__is_refused(void **state)
 {
+	(void)state;
 	static const char *const script[] = {
 		"S:+OK ready", "C:CAPA", "S:+OK", "S:USER", "S:.", "Q", NULL,
 	};

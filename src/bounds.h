@@ -43,4 +43,8 @@
 #define PF_TIMEOUT_MAX 3600
 #define PF_CONFIG_FILE_MAX (1024 * 1024)
 
+/* Accounts in one configuration (main file and accounts.d together), and
+ * files in accounts.d. */
+#define PF_CONFIG_ACCOUNTS_MAX 1024
+
 #endif

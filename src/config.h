@@ -56,6 +56,7 @@ struct account {
 	uint64_t max_size;      /* bytes; 0: no limit beyond PF_MSG_HARD_MAX */
 	unsigned long fetch_limit; /* 0: all */
 	int poll_interval;      /* seconds; 0: the global one */
+	char *provider;         /* preset name; accepted, not used yet; NULL when unset */
 };
 
 struct config {

@@ -160,6 +160,7 @@ static const struct tricky cases[] = {
 
 static void tricky_inputs__split_anywhere__give_expected_output(void **state)
 {
+	(void)state;
 	size_t k;
 
 	(void)state;
@@ -181,6 +182,7 @@ static void tricky_inputs__split_anywhere__give_expected_output(void **state)
 
 static void terminator__followed_by_reply__leaves_reply_unconsumed(void **state)
 {
+	(void)state;
 	static const char in[] = "x\r\n.\r\n+OK next\r\n";
 	char out[sizeof in + 2];
 	struct decode d;
@@ -202,6 +204,7 @@ static void terminator__followed_by_reply__leaves_reply_unconsumed(void **state)
 
 static void held_cr__at_chunk_end__is_written_with_next_chunk(void **state)
 {
+	(void)state;
 	char out[16];
 	struct decode d;
 	size_t outlen, used;
@@ -226,6 +229,7 @@ static void held_cr__at_chunk_end__is_written_with_next_chunk(void **state)
 
 static void counters__accumulate_over_messages_until_init(void **state)
 {
+	(void)state;
 	char out[64];
 	struct decode d;
 	size_t outlen;
@@ -245,6 +249,7 @@ static void counters__accumulate_over_messages_until_init(void **state)
 /* 5 MB in one line, stuffed, fed in the connection's chunk size. */
 static void long_line__5mb__passes_through(void **state)
 {
+	(void)state;
 	const size_t n = 5u * 1024 * 1024;
 	size_t len = 2 + n + 5, start, total = 0, i, used, outlen;
 	char *in = malloc(len), *out = malloc(len + 2), *chunk_out;
@@ -322,6 +327,7 @@ static uint64_t rnd(uint64_t *s)
 
 static void random_inputs__random_splits__match_reference(void **state)
 {
+	(void)state;
 	static const char alphabet[] = { '.', '.', '\r', '\r', '\n', '\n', 'a', '\0', 'b', ' ' };
 	uint64_t seed = 0x5eed1939u;
 	char in[300];

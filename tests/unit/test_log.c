@@ -15,6 +15,7 @@
 
 static void printable__unchanged(void **state)
 {
+	(void)state;
 	char dst[64];
 
 	(void)state;
@@ -29,6 +30,7 @@ static void printable__unchanged(void **state)
 
 static void control_chars__replaced(void **state)
 {
+	(void)state;
 	char dst[64];
 
 	(void)state;
@@ -41,6 +43,7 @@ static void control_chars__replaced(void **state)
 
 static void escape_sequences__neutralised(void **state)
 {
+	(void)state;
 	char dst[64];
 
 	(void)state;
@@ -52,6 +55,7 @@ static void escape_sequences__neutralised(void **state)
 
 static void del_and_high_bytes__replaced(void **state)
 {
+	(void)state;
 	char dst[64];
 	unsigned char all[256];
 	size_t i;
@@ -74,6 +78,7 @@ static void del_and_high_bytes__replaced(void **state)
 
 static void too_long__truncated_with_dots(void **state)
 {
+	(void)state;
 	char dst[8];
 
 	(void)state;
@@ -93,6 +98,7 @@ static void too_long__truncated_with_dots(void **state)
 /* Tiny caps: always NUL-terminated, never a byte past cap. */
 static void tiny_caps__bounded(void **state)
 {
+	(void)state;
 	size_t cap;
 
 	(void)state;

@@ -67,6 +67,7 @@ static void rm_rf(const char *path)
 
 static int setup(void **state)
 {
+	(void)state;
 	struct fx *fx = calloc(1, sizeof *fx);
 
 	if (fx == NULL)
@@ -81,6 +82,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	char mnt[128];
 
@@ -143,6 +145,7 @@ static void touch(const char *path)
 
 static void open__when_missing__then_creates_dirs_0700(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	const char *subs[] = { "", "/cur", "/new", "/tmp" };
 	struct maildir *md = open_ok(fx->md);
@@ -161,6 +164,7 @@ static void open__when_missing__then_creates_dirs_0700(void **state)
 
 static void open__when_trailing_slash__then_same_maildir(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	char path[256];
 	struct maildir *md;
@@ -173,6 +177,7 @@ static void open__when_trailing_slash__then_same_maildir(void **state)
 
 static void open__when_existing__then_reopens(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	char name[PF_NAME_MAX + 1], path[512];
 	struct maildir *md = open_ok(fx->md);
@@ -199,6 +204,7 @@ static void expect_open_fails(const char *path, const char *needle)
 
 static void open__when_maildir_is_symlink__then_refused(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	char real[256];
 
@@ -211,6 +217,7 @@ static void open__when_maildir_is_symlink__then_refused(void **state)
 
 static void open__when_new_is_symlink__then_refused(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	char other[256], link[256];
 
@@ -225,6 +232,7 @@ static void open__when_new_is_symlink__then_refused(void **state)
 
 static void open__when_file_in_the_way__then_local_error(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	char path[256];
 
@@ -237,6 +245,7 @@ static void open__when_file_in_the_way__then_local_error(void **state)
 
 static void open__when_cur_is_a_file__then_local_error(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	char path[256];
 
@@ -252,6 +261,7 @@ static void open__when_cur_is_a_file__then_local_error(void **state)
  * that drops to nobody. */
 static void open__when_no_permission__then_local_error(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	char locked[256], path[300];
 	pid_t pid;
@@ -281,6 +291,7 @@ static void open__when_no_permission__then_local_error(void **state)
 
 static void deliver__then_bytes_read_back_from_new(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct maildir *md = open_ok(fx->md);
 	char name[PF_NAME_MAX + 1], path[512], back[300000];
@@ -305,6 +316,7 @@ static void deliver__then_bytes_read_back_from_new(void **state)
 
 static void make_name__then_sizes_and_no_slash(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct maildir *md = open_ok(fx->md);
 	struct pf_error err = { 0 };
@@ -328,6 +340,7 @@ static void make_name__then_sizes_and_no_slash(void **state)
 
 static void make_name__when_buffer_small__then_error(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct maildir *md = open_ok(fx->md);
 	struct pf_error err = { 0 };
@@ -342,6 +355,7 @@ static void make_name__when_buffer_small__then_error(void **state)
  * its own UTS namespace can have any host name. */
 static void make_name__when_host_has_slash_colon__then_escaped(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	int pipefd[2], status;
 	char name[PF_NAME_MAX + 1] = "";
@@ -377,6 +391,7 @@ static void make_name__when_host_has_slash_colon__then_escaped(void **state)
 
 static void publish__when_name_exists__then_fails_and_keeps_old(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct maildir *md = open_ok(fx->md);
 	struct pf_error err = { 0 };
@@ -404,6 +419,7 @@ static void publish__when_name_exists__then_fails_and_keeps_old(void **state)
 
 static void publish__when_not_synced__then_refused(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct maildir *md = open_ok(fx->md);
 	struct pf_error err = { 0 };
@@ -421,6 +437,7 @@ static void publish__when_not_synced__then_refused(void **state)
 
 static void unpublished_file__then_nothing_in_tmp_or_new(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct maildir *md = open_ok(fx->md);
 	struct pf_error err = { 0 };
@@ -442,6 +459,7 @@ static void unpublished_file__then_nothing_in_tmp_or_new(void **state)
  * unlinked from tmp/; an abandoned one is removed. */
 static void deliver__when_no_tmpfile__then_named_fallback(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct maildir *md = open_ok(fx->md);
 	struct pf_error err = { 0 };
@@ -475,6 +493,7 @@ static void deliver__when_no_tmpfile__then_named_fallback(void **state)
 
 static void has__finds_new_cur_and_flagged_but_not_prefix(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct maildir *md = open_ok(fx->md);
 	struct pf_error err = { 0 };
@@ -506,6 +525,7 @@ static void has__finds_new_cur_and_flagged_but_not_prefix(void **state)
  * scan covers names from a clock that is ahead of ours. */
 static void make_name__when_future_names_in_cur__then_still_unique(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct maildir *md = open_ok(fx->md);
 	struct pf_error err = { 0 };
@@ -524,6 +544,7 @@ static void make_name__when_future_names_in_cur__then_still_unique(void **state)
 
 static void clean_tmp__removes_old_keeps_fresh(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct maildir *md = open_ok(fx->md);
 	struct pf_error err = { 0 };
@@ -553,6 +574,7 @@ static void clean_tmp__removes_old_keeps_fresh(void **state)
 
 static void write__when_disk_full__then_disk_full_error(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	char mnt[100];
 	static char chunk[64 * 1024];

@@ -15,6 +15,7 @@
 
 static void status__ok_err_cont__classified_with_text(void **state)
 {
+	(void)state;
 	const char *text = NULL;
 
 	(void)state;
@@ -44,6 +45,7 @@ static void status__ok_err_cont__classified_with_text(void **state)
 
 static void status__garbage__rejected(void **state)
 {
+	(void)state;
 	static const char *const bad[] = {
 		"", "OK", " +OK", "+OKAY", "+OKready", "-ERROR x", "-ER", "-", "*OK",
 		"+\x01", "-ERR\x1b[31m", "\x80+OK", "+-ERR",
@@ -94,6 +96,7 @@ static void code__hierarchical__first_known_component(void **state)
 
 static void code__none_or_malformed__give_none(void **state)
 {
+	(void)state;
 	static const char *const bad[] = {
 		"", "mailbox locked", "IN-USE", "[IN-USE", "[IN-USE mailbox", "[]",
 		"[/TEMP]", "[SYS/]", "[SYS//TEMP]", "[SYS/TEMP/]", "[IN USE]",
@@ -114,6 +117,7 @@ static void code__none_or_malformed__give_none(void **state)
 
 static void capa__init__knows_nothing(void **state)
 {
+	(void)state;
 	struct pop3_capa c;
 
 	(void)state;
@@ -129,6 +133,7 @@ static void capa__init__knows_nothing(void **state)
 
 static void capa__typical_listing__sets_each_flag(void **state)
 {
+	(void)state;
 	static const char *const lines[] = {
 		"TOP", "user", "  UIDL  ", "Pipelining", "STLS", "RESP-CODES",
 		"AUTH-RESP-CODE", "SASL PLAIN LOGIN XOAUTH2", "LOGIN-DELAY 900",
@@ -159,6 +164,7 @@ static void capa__typical_listing__sets_each_flag(void **state)
 
 static void capa__sasl_with_tabs_and_case__all_mechanisms(void **state)
 {
+	(void)state;
 	struct pop3_capa c;
 
 	(void)state;
@@ -180,6 +186,7 @@ static void capa__sasl_with_tabs_and_case__all_mechanisms(void **state)
 
 static void capa__unknown_and_near_miss__ignored(void **state)
 {
+	(void)state;
 	struct pop3_capa c;
 
 	(void)state;
@@ -197,6 +204,7 @@ static void capa__unknown_and_near_miss__ignored(void **state)
 
 static void capa__empty_line__malformed(void **state)
 {
+	(void)state;
 	struct pop3_capa c;
 
 	(void)state;
@@ -208,6 +216,7 @@ static void capa__empty_line__malformed(void **state)
 
 static void capa__login_delay__bounded_number(void **state)
 {
+	(void)state;
 	struct pop3_capa c;
 
 	(void)state;
@@ -233,6 +242,7 @@ static void capa__login_delay__bounded_number(void **state)
 
 static void list__valid__num_and_size(void **state)
 {
+	(void)state;
 	unsigned long n = 0;
 	uint64_t size = 0;
 
@@ -254,6 +264,7 @@ static void list__valid__num_and_size(void **state)
 
 static void list__hostile__rejected(void **state)
 {
+	(void)state;
 	static const char *const bad[] = {
 		"", "1", "1 ", "0 100", "-1 100", "1 -100", "+1 100", "1 +100", "a 1",
 		"1 a", "1 12x", "1x 12", "1\x01 12", "18446744073709551616 1",
@@ -276,6 +287,7 @@ static void list__hostile__rejected(void **state)
 
 static void stat__valid_and_empty_maildrop(void **state)
 {
+	(void)state;
 	unsigned long count = 9;
 	uint64_t size = 9;
 
@@ -301,6 +313,7 @@ static void stat__valid_and_empty_maildrop(void **state)
 
 static void uid_valid__rfc1939_range(void **state)
 {
+	(void)state;
 	char uid[PF_UID_MAX + 2];
 
 	(void)state;
@@ -325,6 +338,7 @@ static void uid_valid__rfc1939_range(void **state)
 
 static void uidl__valid__num_and_uid(void **state)
 {
+	(void)state;
 	char uid[PF_UID_MAX + 1];
 	char line[PF_UID_MAX + 16];
 	unsigned long n = 0;
@@ -345,6 +359,7 @@ static void uidl__valid__num_and_uid(void **state)
 
 static void uidl__hostile__rejected(void **state)
 {
+	(void)state;
 	static const char *const bad[] = {
 		"", "1", "1 ", "0 abc", "-1 abc", "+1 abc", "x abc", "1x abc", "1abc",
 		"1 abc def", "1 abc\x01", "1 ab\x7f", "1 \xc3\xa9t\xc3\xa9", "1 a\x1b[2J",
@@ -378,6 +393,7 @@ static void uidl__hostile__rejected(void **state)
 
 static void timestamp__rfc1939_example__copied_with_brackets(void **state)
 {
+	(void)state;
 	char ts[128];
 
 	(void)state;
@@ -395,6 +411,7 @@ static void timestamp__rfc1939_example__copied_with_brackets(void **state)
 
 static void timestamp__missing_or_malformed__rejected(void **state)
 {
+	(void)state;
 	static const char *const bad[] = {
 		"", "Dovecot ready.", "<>", "<abc>", "<@b>", "<a@>", "<a@b", "a@b>",
 		"<a@b\x01>", "<a\x1b@b>", "<a@\xc3\xa9>", "<a@b\n>", "><a@b",
@@ -414,6 +431,7 @@ static void timestamp__missing_or_malformed__rejected(void **state)
 
 static void timestamp__cap__refused_not_cut(void **state)
 {
+	(void)state;
 	char ts[8], big[PF_LINE_MAX];
 
 	(void)state;

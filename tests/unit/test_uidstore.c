@@ -39,6 +39,7 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 
 static int setup(void **state)
 {
+	(void)state;
 	struct fx *fx = calloc(1, sizeof *fx);
 
 	if (fx == NULL)
@@ -53,6 +54,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 
 	(void)nftw(fx->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
@@ -143,6 +145,7 @@ static void expect_state(struct uidstore *s, const char *uid, enum uid_state st,
 
 static void open__when_missing__then_file_with_header(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct uidstore *s = open_ok(fx);
 	struct stat st;
@@ -158,6 +161,7 @@ static void open__when_missing__then_file_with_header(void **state)
 
 static void open__when_host_user_have_spaces__then_encoded_and_readable(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct pf_error err = { 0 };
 	struct uidstore *s = uidstore_open(fx->dir, "acct", "h", "John Doe%", &err);
@@ -172,6 +176,7 @@ static void open__when_host_user_have_spaces__then_encoded_and_readable(void **s
 
 static void open__when_empty_file__then_new_store(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct uidstore *s;
 
@@ -185,6 +190,7 @@ static void open__when_empty_file__then_new_store(void **state)
 
 static void pending__when_committed__then_pending_after_reopen(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct uidstore *s = open_ok(fx);
 	struct pf_error err = { 0 };
@@ -199,6 +205,7 @@ static void pending__when_committed__then_pending_after_reopen(void **state)
 
 static void delivered__when_committed__then_delivered_after_reopen(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct uidstore *s = open_ok(fx);
 	struct pf_error err = { 0 };
@@ -216,6 +223,7 @@ static void delivered__when_committed__then_delivered_after_reopen(void **state)
 
 static void uncommitted__when_reopened__then_lost(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct uidstore *s = open_ok(fx);
 	struct pf_error err = { 0 };
@@ -233,6 +241,7 @@ static void uncommitted__when_reopened__then_lost(void **state)
 
 static void forget__when_committed__then_unknown_after_reopen(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct uidstore *s = open_ok(fx);
 	struct pf_error err = { 0 };
@@ -251,6 +260,7 @@ static void forget__when_committed__then_unknown_after_reopen(void **state)
 
 static void set__when_invalid_uid_or_name__then_refused(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct uidstore *s = open_ok(fx);
 	struct pf_error err = { 0 };
@@ -279,6 +289,7 @@ static void set__when_invalid_uid_or_name__then_refused(void **state)
 
 static void open__when_last_line_torn__then_dropped_and_truncated(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct uidstore *s = open_ok(fx);
 	off_t good;
@@ -302,6 +313,7 @@ static void open__when_last_line_torn__then_dropped_and_truncated(void **state)
 
 static void open__when_corrupted_in_middle__then_error_naming_line(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	static const char *const bad[] = {
 		"X a 1.a\n",                 /* unknown record type */
@@ -338,6 +350,7 @@ static void open__when_corrupted_in_middle__then_error_naming_line(void **state)
 
 static void open__when_nul_byte_or_long_line__then_corruption(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	static char text[2048];
 	struct pf_error err = { 0 };
@@ -360,6 +373,7 @@ static void open__when_nul_byte_or_long_line__then_corruption(void **state)
 
 static void open__when_wrong_header__then_error(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	static const char *const bad[] = {
 		"popfetch-uids 2\nD a 1.a 1 2\n", "D a 1.a 1 2\n", "popfetch-uids 1", "garbage",
@@ -380,6 +394,7 @@ static void open__when_wrong_header__then_error(void **state)
 
 static void compact__then_keeps_entries_and_shrinks(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct uidstore *s = open_ok(fx);
 	struct pf_error err = { 0 };
@@ -425,6 +440,7 @@ static void compact__then_keeps_entries_and_shrinks(void **state)
 
 static void expire__forgets_only_unseen_delivered_older_than_grace(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct uidstore *s = open_ok(fx);
 	struct pf_error err = { 0 };
@@ -461,6 +477,7 @@ static void expire__forgets_only_unseen_delivered_older_than_grace(void **state)
 
 static void wants_compact__when_last_seen_a_day_ahead__then_true(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct uidstore *s = open_ok(fx);
 
@@ -485,6 +502,7 @@ static int resolve(const char *uid, const char *name, void *ctx)
 
 static void each_pending__when_fn_resolves__then_all_resolved(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct uidstore *s = open_ok(fx);
 	struct pf_error err = { 0 };
@@ -512,6 +530,7 @@ static void each_pending__when_fn_resolves__then_all_resolved(void **state)
  * system; after that no commit may succeed, even once writes would work. */
 static void commit__when_write_fails__then_poisoned(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct uidstore *s = open_ok(fx);
 	struct pf_error err = { 0 };
@@ -550,6 +569,7 @@ static void commit__when_write_fails__then_poisoned(void **state)
 
 static void many_uids__when_reopened__then_all_found(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct uidstore *s = open_ok(fx);
 	struct pf_error err = { 0 };
@@ -584,6 +604,7 @@ static void many_uids__when_reopened__then_all_found(void **state)
 
 static void lock__when_held_in_same_process__then_locked(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct pf_error err = { 0 };
 	int fd1 = lock_account(fx->dir, "acct", &err), fd2, fd3;
@@ -610,6 +631,7 @@ static void lock__when_held_in_same_process__then_locked(void **state)
 
 static void lock__when_held_by_child__then_locked_until_it_exits(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct pf_error err = { 0 };
 	int ready[2], go[2], status, fd;
@@ -647,6 +669,7 @@ static void lock__when_held_by_child__then_locked_until_it_exits(void **state)
 
 static void lock__when_dir_missing__then_local_error(void **state)
 {
+	(void)state;
 	struct fx *fx = *state;
 	struct pf_error err = { 0 };
 	char dir[160];

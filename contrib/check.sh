@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# contrib/check.sh - everything CI checks, from a bare Debian 12 (run as root, or with sudo).
+#
+# Installs the build and test dependencies (only when something is missing), then, in out-of-tree
+# builds under build/ so the source tree stays clean:
+#   gcc        --enable-werror, make check (unit + integration tests; a skipped integration
+#              test is a failure here)
+#   clang      --enable-werror, builds the program and the unit tests
+#   sanitizers --enable-sanitizers (ASan + UBSan), make check
+#   distcheck  make distcheck (gcc): the tarball is complete and builds and tests on its own
+#   fuzz       --enable-fuzzing (clang): each libFuzzer target runs 30 s on its seed corpus
+#              (tests/fuzz/corpus/decode for fuzz_decode; new inputs stay in build/fuzz)
+#   man        man --warnings on both pages; stderr must be empty
+# Prints a PASS/FAIL summary and exits non-zero on any failure. About 15 minutes on 2 cores.
+# CHECK_STEPS="gcc man" runs only the named steps; FUZZ_SECONDS changes the fuzzing time.
+# The step functions are called indirectly, through step():
+# shellcheck disable=SC2317
+set -uo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$top" || exit 1
+export LC_ALL=C.UTF-8
+export POPFETCH_REQUIRE_INTEGRATION=1      # tests/lib/common.sh: no Dovecot is a failure, not a skip
+JOBS=${JOBS:-2}
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+STEPS=${CHECK_STEPS:-gcc clang sanitizers distcheck fuzz man}
+RESULTS=()
+FAILED=0
+
+say() { printf '\n=== %s\n' "$*"; }
+record() {   # STEP STATUS SECONDS [NOTE]
+	RESULTS+=("$(printf '%-11s %-5s %4ss  %s' "$1" "$2" "$3" "${4:-}")")
+	[ "$2" != FAIL ] || FAILED=1
+}
+want() { case " $STEPS " in *" $1 "*) return 0;; esac; return 1; }
+
+# ---------------------------------------------------------------- dependencies
+PKGS=(build-essential autoconf automake libtool pkg-config libssl-dev libconfuse-dev libcmocka-dev
+	clang libclang-rt-14-dev dovecot-core dovecot-pop3d openssl python3 util-linux procps
+	ca-certificates man-db groff-base)
+install_deps() {
+	local missing=() p sudo=()
+	command -v dpkg-query >/dev/null || { echo "not Debian: install the equivalents of ${PKGS[*]}"; return 0; }
+	for p in "${PKGS[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -gt 0 ] || { echo "all dependencies are installed"; return 0; }
+	if [ "$(id -u)" != 0 ]; then
+		command -v sudo >/dev/null || { echo "missing: ${missing[*]}; run as root: apt-get install ${missing[*]}" >&2; return 1; }
+		sudo=(sudo)
+	fi
+	echo "installing: ${missing[*]}"
+	"${sudo[@]}" apt-get update &&
+		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+}
+
+# ---------------------------------------------------------------- helpers
+show_test_logs() {   # BUILDDIR: the logs of failing tests, and the suite summary
+	local b=$1 trs
+	[ -f "$b/test-suite.log" ] && { echo "--- $b/test-suite.log"; cat "$b/test-suite.log"; }
+	while IFS= read -r trs; do
+		if grep -Eq '^:test-result: (FAIL|ERROR|XPASS)' "$trs"; then
+			echo "--- ${trs%.trs}.log"
+			cat "${trs%.trs}.log"
+		fi
+	done < <(find "$b" -name '*.trs' 2>/dev/null | sort)
+}
+
+configure_in() {   # DIR CONFIGURE-ARGS...: a fresh out-of-tree build directory
+	local dir=$1
+	shift
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	(cd "$dir" && "$top/configure" "$@") >"$dir.configure.log" 2>&1 ||
+		{ tail -n 30 "$dir.configure.log"; tail -n 40 "$dir/config.log" 2>/dev/null; return 1; }
+	grep -A8 '^popfetch ' "$dir.configure.log" || true
+}
+
+step() {   # NAME FUNCTION: runs a step, times it, records PASS or FAIL
+	local name=$1 fn=$2 t0 rc
+	want "$name" || return 0
+	say "$name"
+	t0=$SECONDS
+	"$fn"
+	rc=$?
+	if [ $rc = 0 ]; then record "$name" PASS $((SECONDS - t0)) "${NOTE:-}"
+	elif [ $rc = 77 ]; then record "$name" SKIP $((SECONDS - t0)) "${NOTE:-}"
+	else record "$name" FAIL $((SECONDS - t0)) "${NOTE:-}"; fi
+	NOTE=
+}
+
+# ---------------------------------------------------------------- steps
+s_gcc() {
+	configure_in build/gcc CC=gcc --enable-werror || return 1
+	make -C build/gcc -j"$JOBS" || return 1
+	make -C build/gcc -j"$JOBS" check || { show_test_logs build/gcc; return 1; }
+}
+
+s_clang() {
+	configure_in build/clang CC=clang --enable-werror || return 1
+	# the program, and the unit tests built (not run: the gcc and sanitizer steps run them)
+	make -C build/clang -j"$JOBS" && make -C build/clang -j"$JOBS" check TESTS=
+}
+
+s_sanitizers() {
+	configure_in build/sanitizers CC=gcc --enable-werror --enable-sanitizers || return 1
+	make -C build/sanitizers -j"$JOBS" || return 1
+	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
+		UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+		make -C build/sanitizers -j"$JOBS" check || { show_test_logs build/sanitizers; return 1; }
+}
+
+s_distcheck() {
+	if [ ! -f build/gcc/Makefile ]; then configure_in build/gcc CC=gcc --enable-werror || return 1; fi
+	make -C build/gcc -j"$JOBS" distcheck >build/distcheck.log 2>&1
+	local rc=$?
+	tail -n 15 build/distcheck.log
+	if [ "$rc" != 0 ]; then
+		grep -n -B2 -A20 -E 'FAIL|Error|error:' build/distcheck.log | head -n 200
+		find build/gcc -path '*_build*' -name test-suite.log -exec cat {} + 2>/dev/null
+	fi
+	return "$rc"
+}
+
+s_fuzz() {
+	local srcs=(tests/fuzz/fuzz_decode.c tests/fuzz/fuzz_pop3_reply.c) f d name corpus work
+	for f in "${srcs[@]}"; do
+		[ -f "$f" ] || { NOTE="$f is missing: fuzz targets not built"; return 77; }
+	done
+	configure_in build/fuzz CC=clang --enable-fuzzing --enable-sanitizers || return 1
+	make -C build/fuzz -j"$JOBS" || return 1
+	for name in fuzz_decode fuzz_pop3_reply; do
+		f=build/fuzz/tests/fuzz/$name
+		[ -x "$f" ] || { echo "make did not produce $f"; return 1; }
+		# the seed corpus: tests/fuzz/corpus/decode for fuzz_decode (or .../fuzz_decode)
+		corpus=()
+		for d in "tests/fuzz/corpus/${name#fuzz_}" "tests/fuzz/corpus/$name"; do
+			[ -d "$d" ] && corpus+=("$d")
+		done
+		[ ${#corpus[@]} -gt 0 ] || echo "note: no seed corpus in tests/fuzz/corpus/${name#fuzz_}"
+		work=build/fuzz/corpus-$name
+		rm -rf "$work"
+		mkdir -p "$work"
+		echo "fuzzing $name for $FUZZ_SECONDS s"
+		# New inputs go to the build directory; the seed corpus in the source tree is only read.
+		"$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$work" "${corpus[@]}" \
+			>"build/fuzz/$name.log" 2>&1 ||
+			{ tail -n 60 "build/fuzz/$name.log"; echo "FAIL: $name (crash inputs in build/fuzz)"; return 1; }
+		grep -E '^stat::(number_of_executed_units|new_units_added)' "build/fuzz/$name.log" || true
+	done
+}
+
+s_man() {
+	local page out rc=0 dir=build/gcc
+	[ -f "$dir/doc/popfetch.1" ] || { configure_in build/gcc CC=gcc --enable-werror || return 1; }
+	for page in doc/popfetch.1 doc/popfetch.conf.5; do
+		out=$(man --warnings -l "$dir/$page" 2>&1 >/dev/null)
+		if [ -n "$out" ]; then
+			echo "man --warnings $page:"
+			echo "$out"
+			rc=1
+		else
+			echo "$page: no warnings"
+		fi
+	done
+	return "$rc"
+}
+
+s_deps() { install_deps; }
+s_autoreconf() {
+	if [ -f config.status ]; then
+		# An in-tree ./configure (README's Install) blocks out-of-tree builds.
+		echo "the source tree was configured in place: make distclean there first"
+		make distclean >/dev/null 2>&1 || rm -f config.status
+	fi
+	autoreconf -fi
+}
+
+# ---------------------------------------------------------------- run
+START=$SECONDS
+STEPS="deps autoreconf $STEPS"
+step deps s_deps
+step autoreconf s_autoreconf
+if [ $FAILED = 0 ]; then
+	step gcc s_gcc
+	step clang s_clang
+	step sanitizers s_sanitizers
+	step distcheck s_distcheck
+	step fuzz s_fuzz
+	step man s_man
+fi
+
+say "summary ($((SECONDS - START)) s)"
+printf '%s\n' "${RESULTS[@]}"
+if [ $FAILED = 0 ]; then
+	echo "PASS: every check passed"
+else
+	echo "FAIL: see the failing steps above"
+fi
+exit $FAILED

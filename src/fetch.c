@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backoff.h"
 #include "cred.h"
 #include "fetch.h"
 #include "lock.h"
@@ -44,6 +45,7 @@ struct poll {
 	struct fetch_result *res;
 	struct pf_error *err;
 	int keep;
+	int retry_now;
 	unsigned long limit;
 	uint64_t max_size;
 	time_t now;
@@ -117,30 +119,62 @@ static void tls_opts(const struct account *a, struct conn_tls_opts *o)
 	o->key_file = a->tls_key_file;
 }
 
-static int login(struct poll *pl)
+/* DESIGN.md section 8: after BACKOFF_AUTH_LIMIT refused logins in a row a
+ * one-shot run stops trying until the backoff expires, so a wrong password
+ * in a cron job never gets the account locked by the provider.  A changed
+ * password or --retry-now tries at once. */
+static int backoff_blocks(struct poll *pl, struct backoff *b, const char *secret)
 {
-	char *secret = cred_get_password(pl->acct, pl->acct->timeout, pl->err);
-	int rc;
+	char tag[5], when[32];
+	struct tm tm;
 
-	if (secret == NULL)
-		return -1;
-	rc = pop3_login(pl->pop, pl->acct->auth, pl->acct->user, secret, pl->err);
-	pf_free_secret(secret);
+	backoff_tag(pl->acct->name, secret, tag);
+	if (strcmp(tag, b->tag) != 0) {
+		memset(b, 0, sizeof *b);
+		memcpy(b->tag, tag, sizeof b->tag);
+	}
+	if (pl->retry_now || b->retry_after <= pl->now)
+		return 0;
+	if (localtime_r(&b->retry_after, &tm) == NULL ||
+	    strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm) == 0)
+		(void)snprintf(when, sizeof when, "later");
+	return pf_error_set(pl->err, PF_ERR_AUTH,
+			    "not trying to log in after %d refused logins in a row; next try "
+			    "after %s (popfetch --retry-now %s tries now)",
+			    b->auth_failures, when, pl->acct->name);
+}
+
+/* Records the outcome of a login attempt in the backoff record. */
+static int note_login(struct poll *pl, struct backoff *b, int rc)
+{
+	struct pf_error e2 = { 0 };
+
+	if (rc < 0 && pl->err->cls == PF_ERR_AUTH) {
+		/* The login error is what the user must see; a failed save
+		 * only costs an extra attempt next time. */
+		backoff_auth_failed(b, pl->now);
+		if (backoff_save(pl->cfg->state_dir, pl->acct->name, b, &e2) < 0)
+			log_warn("%s: %s", pl->acct->name, e2.msg);
+		return rc;
+	}
+	if (rc == 0) {
+		/* Also after a changed password reset the record in memory:
+		 * the file must go too (one unlink, usually ENOENT). */
+		memset(b, 0, sizeof *b);
+		return backoff_save(pl->cfg->state_dir, pl->acct->name, b, pl->err);
+	}
 	return rc;
 }
 
-static int connect_server(struct poll *pl)
+static int open_session(struct poll *pl, const struct conn_tls_opts *o)
 {
 	const struct account *a = pl->acct;
-	struct conn_tls_opts o;
-	struct conn *c;
+	struct conn *c = conn_open(a->host, a->port, a->timeout, pl->err);
 
-	tls_opts(a, &o);
-	c = conn_open(a->host, a->port, a->timeout, pl->err);
 	if (c == NULL)
 		return -1;
 	/* Implicit TLS: verified before the first POP3 byte is read. */
-	if (a->tls == TLS_IMPLICIT && conn_starttls(c, &o, pl->err) < 0) {
+	if (a->tls == TLS_IMPLICIT && conn_starttls(c, o, pl->err) < 0) {
 		conn_close(c);
 		return -1;
 	}
@@ -148,12 +182,39 @@ static int connect_server(struct poll *pl)
 	if (pop3_greeting(pl->pop, pl->err) < 0 || pop3_capa(pl->pop, pl->err) < 0)
 		return -1;
 	if (a->tls == TLS_STARTTLS &&
-	    (pop3_stls(pl->pop, &o, pl->err) < 0 || pop3_capa(pl->pop, pl->err) < 0))
+	    (pop3_stls(pl->pop, o, pl->err) < 0 || pop3_capa(pl->pop, pl->err) < 0))
 		return -1;
 	if (conn_is_tls(c))
 		log_verbose("%s: connected to %s port %s, %s", a->name, a->host, a->port,
 			    conn_tls_desc(c));
-	return login(pl);
+	return 0;
+}
+
+/* The secret is fetched first: a password_command that fails, or a
+ * backoff in force, must not cost a connection to the server. */
+static int connect_server(struct poll *pl)
+{
+	const struct account *a = pl->acct;
+	struct conn_tls_opts o;
+	struct backoff b;
+	char *secret;
+	int rc;
+
+	secret = cred_get_password(a, a->timeout, pl->err);
+	if (secret == NULL)
+		return -1;
+	backoff_load(pl->cfg->state_dir, a->name, &b);
+	rc = backoff_blocks(pl, &b, secret);
+	if (rc == 0) {
+		tls_opts(a, &o);
+		rc = open_session(pl, &o);
+		if (rc == 0) {
+			rc = pop3_login(pl->pop, a->auth, a->user, secret, pl->err);
+			rc = note_login(pl, &b, rc);
+		}
+	}
+	pf_free_secret(secret);
+	return rc;
 }
 
 /* --- what to fetch ------------------------------------------------------ */
@@ -443,6 +504,7 @@ int fetch_account(const struct config *cfg, const struct account *acct,
 	memset(res, 0, sizeof *res);
 	pl.keep = opts->keep >= 0 ? opts->keep : acct->keep;
 	pl.limit = opts->limit ? opts->limit : acct->fetch_limit;
+	pl.retry_now = opts->retry_now;
 	pl.max_size = acct->max_size;
 	pl.now = time(NULL);
 	pl.buf = xmalloc(PF_IOBUF_SIZE + 2);

@@ -14,6 +14,7 @@ struct fetch_opts {
 	int keep;               /* -1: account's setting, 0: delete, 1: keep */
 	int check_only;         /* -c: count new messages, fetch nothing */
 	unsigned long limit;    /* -l: 0 for the account's fetch_limit */
+	int retry_now;          /* --retry-now: ignore the login backoff */
 };
 
 struct fetch_result {

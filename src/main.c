@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "config.h"
 #include "fetch.h"
@@ -33,6 +34,7 @@ static void usage(FILE *out)
 	      "  -K, --no-keep        delete messages from the server once delivered\n"
 	      "  -c, --check          report how many new messages each account has; fetch nothing\n"
 	      "  -l, --limit N        fetch at most N messages per account\n"
+	      "      --retry-now      log in even if earlier logins were refused (see backoff)\n"
 	      "  -v, --verbose        more detail; twice: protocol trace (secrets masked)\n"
 	      "  -q, --quiet          errors only\n"
 	      "  -V, --version        print the version and exit\n"
@@ -62,6 +64,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		{ "no-keep", no_argument, NULL, 'K' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "limit", required_argument, NULL, 'l' },
+		{ "retry-now", no_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
@@ -84,6 +87,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 				return EXIT_USAGE;
 			}
 			break;
+		case 'R': cli->fopts.retry_now = 1; break;
 		case 'v': cli->verbosity++; break;
 		case 'q': cli->quiet = 1; break;
 		case 'V': printf("popfetch %s\n", PACKAGE_VERSION_STR); return 0;
@@ -189,6 +193,9 @@ int main(int argc, char **argv)
 	struct pf_error err = { 0 };
 	int code;
 
+	/* Passwords and tokens live in this process's memory: no core dump
+	 * may carry them to disk (and no unprivileged ptrace may read them). */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	code = parse_args(argc, argv, &cli);
 	if (code >= 0)
 		return code;

@@ -10,6 +10,7 @@
  * A crash between 2 and 4 leaves pending records; the next poll looks for
  * each NAME in new/ and cur/ and so never delivers a message twice. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "log.h"
 #include "maildir.h"
 #include "pop3.h"
+#include "rebuild.h"
 #include "uidstore.h"
 #include "util.h"
 
@@ -58,6 +60,15 @@ struct poll {
 	unsigned char *deletable; /* per listing index: durable locally */
 	char *buf;                /* decoded body chunk */
 };
+
+/* Set by a signal handler: finish the batch in flight durably, DELE what is
+ * durable, QUIT, and fetch nothing more. */
+static volatile sig_atomic_t stop_requested;
+
+void fetch_request_stop(void)
+{
+	stop_requested = 1;
+}
 
 /* --- local side -------------------------------------------------------- */
 
@@ -219,6 +230,18 @@ static int connect_server(struct poll *pl)
 
 /* --- what to fetch ------------------------------------------------------ */
 
+/* keep + delete_after: a delivered message first recorded delete_after
+ * days ago is due for deletion. */
+static int expired(const struct poll *pl, const char *uid)
+{
+	time_t first;
+
+	if (!pl->keep || pl->acct->delete_after <= 0)
+		return 0;
+	first = uidstore_first_seen(pl->store, uid);
+	return first > 0 && pl->now - first >= (time_t)pl->acct->delete_after * 86400;
+}
+
 /* Fills want[] with the listing indexes to fetch, in server order, and
  * marks what is already durable as deletable.  Returns the count. */
 static size_t plan(struct poll *pl, size_t *want)
@@ -232,6 +255,8 @@ static size_t plan(struct poll *pl, size_t *want)
 			uidstore_mark_seen(pl->store, m->uid, pl->now);
 			if (uidstore_get(pl->store, m->uid, NULL) == UID_DELIVERED) {
 				pl->deletable[i] = 1;
+				if (expired(pl, m->uid))
+					pl->res->expired++;
 				continue;
 			}
 		}
@@ -281,12 +306,27 @@ static int stream_body(struct poll *pl, struct item *it)
 	return over;
 }
 
+/* Writes the "X-Popfetch-UIDL: ACCOUNT UID" line that lets --rebuild-state
+ * recover the uid store from the Maildir.  Returns its length, or -1. */
+static int write_origin(struct poll *pl, struct item *it)
+{
+	char line[PF_STORE_LINE_MAX];
+	int n;
+
+	if (it->msg->uid[0] == '\0')
+		return 0;
+	n = snprintf(line, sizeof line, REBUILD_HEADER "%s %s\n", pl->acct->name, it->msg->uid);
+	if (n < 0 || (size_t)n >= sizeof line)
+		return pf_error_set(pl->err, PF_ERR_INTERNAL, "origin header too long");
+	return maildir_file_write(it->file, line, (size_t)n, pl->err) < 0 ? -1 : n;
+}
+
 /* RETR's reply for it->msg into a synced file with its final name chosen.
  * Returns 0 stored, 1 skipped (refused by the server or too large), -1. */
 static int download(struct poll *pl, struct item *it)
 {
 	uint64_t bytes, lines;
-	int r;
+	int r, hlen;
 
 	if (pop3_retr_begin(pl->pop, pl->err) < 0) {
 		if (pl->err->cls != PF_ERR_SERVER)
@@ -299,6 +339,9 @@ static int download(struct poll *pl, struct item *it)
 	it->file = maildir_file_new(pl->md, pl->err);
 	if (it->file == NULL)
 		return -1;
+	hlen = write_origin(pl, it);
+	if (hlen < 0)
+		return -1;
 	r = stream_body(pl, it);
 	if (r != 0) {
 		if (r == 1)
@@ -310,6 +353,8 @@ static int download(struct poll *pl, struct item *it)
 		return -1;
 	pf_step("message synced");
 	pop3_retr_totals(pl->pop, &bytes, &lines);
+	bytes += (uint64_t)hlen;
+	lines += hlen > 0;
 	pl->res->bytes += bytes;
 	return maildir_make_name(pl->md, bytes, bytes + lines, it->name, sizeof it->name,
 				 pl->err);
@@ -407,6 +452,11 @@ static int fetch_all(struct poll *pl, const size_t *want, size_t total)
 	while (done < total) {
 		size_t n = batch_size(pl, want, done, total);
 
+		if (stop_requested) {
+			log_info("%s: stopping on request; %zu messages left for the next poll",
+				 pl->acct->name, total - done);
+			break;
+		}
 		if (fetch_batch(pl, want + done, n) < 0)
 			return -1;
 		done += n;
@@ -417,13 +467,14 @@ static int fetch_all(struct poll *pl, const size_t *want, size_t total)
 /* --- deletion and the end of the poll ------------------------------------ */
 
 /* DELE every message whose UID is durably delivered (DESIGN.md section 8:
- * also those fetched by earlier polls), a pipeline window at a time. */
+ * also those fetched by earlier polls), or in keep mode those whose
+ * delete_after has passed, a pipeline window at a time. */
 static int delete_delivered(struct poll *pl)
 {
 	size_t i, queued = 0;
 
 	for (i = 0; i < pl->nmsgs; i++) {
-		if (!pl->deletable[i])
+		if (!pl->deletable[i] || (pl->keep && !expired(pl, pl->msgs[i].uid)))
 			continue;
 		if (pop3_dele_queue(pl->pop, pl->msgs[i].num, pl->err) < 0)
 			return -1;
@@ -475,7 +526,7 @@ static int transact(struct poll *pl, int check_only)
 	free(want);
 	if (rc < 0 && pl->err->cls != PF_ERR_SERVER)
 		return -1;
-	if (!check_only && !pl->keep && delete_delivered(pl) < 0)
+	if (!check_only && (!pl->keep || pl->res->expired) && delete_delivered(pl) < 0)
 		return -1;
 	if (tidy_store(pl) < 0 || pop3_quit(pl->pop, pl->err) < 0)
 		return -1;

@@ -23,9 +23,14 @@ struct fetch_result {
 	unsigned long fetched;  /* delivered in this poll */
 	unsigned long deleted;  /* DELE accepted (effective after QUIT) */
 	unsigned long skipped;  /* over max_size, or refused by the server */
+	unsigned long expired;  /* kept messages due for deletion (delete_after) */
 	uint64_t bytes;         /* bytes written to the Maildir */
 	double seconds;
 };
+
+/* Async-signal-safe: asks a running poll to finish the batch in flight,
+ * delete what is durable, QUIT and return. */
+void fetch_request_stop(void);
 
 /* Polls acct once: lock, connect, log in, list, fetch what is new into its
  * Maildir durably, delete what may be deleted, quit.  Fills *res (also on

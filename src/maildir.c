@@ -607,3 +607,58 @@ int maildir_sync_new(struct maildir *md, struct pf_error *err)
 		return pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot fsync %s/new", md->path);
 	return 0;
 }
+
+/* --- reading back what was delivered -------------------------------------- */
+
+/* Reads the first line of sub/entry (without its LF) into line. */
+static int first_line(int dirfd, const char *entry, char *line, size_t cap)
+{
+	int fd = openat(dirfd, entry, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n;
+	char *lf;
+
+	if (fd < 0)
+		return -1;
+	n = pread(fd, line, cap - 1, 0);
+	close(fd);
+	if (n < 0)
+		return -1;
+	line[n] = '\0';
+	lf = memchr(line, '\n', (size_t)n);
+	if (lf != NULL)
+		*lf = '\0';
+	return 0;
+}
+
+static int scan_dir(struct maildir *md, int dirfd, const char *sub,
+		    int (*fn)(const char *name, const char *line, void *ctx), void *ctx,
+		    struct pf_error *err)
+{
+	char line[PF_LINE_MAX], name[PF_NAME_MAX + 1];
+	DIR *d = open_scan(dirfd);
+	struct dirent *de;
+	int rc = 0;
+
+	if (d == NULL)
+		return pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot read %s/%s: opendir",
+				      md->path, sub);
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || strlen(de->d_name) > PF_NAME_MAX)
+			continue;
+		if (first_line(dirfd, de->d_name, line, sizeof line) < 0)
+			continue; /* moved or deleted by a mail reader meanwhile */
+		memcpy(name, de->d_name, strlen(de->d_name) + 1);
+		name[strcspn(name, ":")] = '\0'; /* cur/NAME:2,FLAGS is NAME */
+		rc = fn(name, line, ctx);
+	}
+	closedir(d);
+	return rc;
+}
+
+int maildir_scan(struct maildir *md, int (*fn)(const char *name, const char *line, void *ctx),
+		 void *ctx, struct pf_error *err)
+{
+	if (scan_dir(md, md->new_fd, "new", fn, ctx, err) < 0)
+		return -1;
+	return scan_dir(md, md->cur_fd, "cur", fn, ctx, err);
+}

@@ -71,4 +71,10 @@ int maildir_sync_new(struct maildir *md, struct pf_error *err) PF_MUST_CHECK;
  * mail to cur/ at once).  Returns 1, 0, or -1 with err set. */
 int maildir_has(struct maildir *md, const char *name, struct pf_error *err) PF_MUST_CHECK;
 
+/* Calls fn for every message in new/ and cur/ with its delivered name
+ * (flags after ':' removed) and its first line (untrusted, NUL-terminated,
+ * at most PF_LINE_MAX - 1 bytes).  Stops when fn returns -1.  0 or -1. */
+int maildir_scan(struct maildir *md, int (*fn)(const char *name, const char *line, void *ctx),
+		 void *ctx, struct pf_error *err) PF_MUST_CHECK;
+
 #endif

@@ -702,6 +702,13 @@ enum uid_state uidstore_get(struct uidstore *s, const char *uid, const char **na
 	return e != NULL ? (enum uid_state)e->state : UID_UNKNOWN;
 }
 
+time_t uidstore_first_seen(struct uidstore *s, const char *uid)
+{
+	struct entry *e = find(s, uid, hash_uid(s, uid));
+
+	return e != NULL && e->state == UID_DELIVERED ? (time_t)e->first_seen : 0;
+}
+
 int uidstore_set_pending(struct uidstore *s, const char *uid, const char *name,
 			 struct pf_error *err)
 {

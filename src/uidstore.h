@@ -48,6 +48,10 @@ void uidstore_close(struct uidstore *s);
  * *name_r (valid until the next change to the store; name_r may be NULL). */
 enum uid_state uidstore_get(struct uidstore *s, const char *uid, const char **name_r);
 
+/* When a delivered uid was first recorded (for delete_after), or 0 when
+ * uid is not delivered. */
+time_t uidstore_first_seen(struct uidstore *s, const char *uid);
+
 /* Records a delivery under way (P record).  Durable after commit. */
 int uidstore_set_pending(struct uidstore *s, const char *uid, const char *name,
 			 struct pf_error *err) PF_MUST_CHECK;

@@ -1,0 +1,130 @@
+/* rebuild.c - see rebuild.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lock.h"
+#include "log.h"
+#include "maildir.h"
+#include "pop3_reply.h"
+#include "rebuild.h"
+#include "uidstore.h"
+#include "util.h"
+
+struct rebuild {
+	const struct account *acct;
+	struct uidstore *store;
+	struct pf_error *err;
+	time_t now;
+	size_t found;
+};
+
+/* One message: "X-Popfetch-UIDL: ACCOUNT UID" names its origin.  Messages
+ * of other accounts sharing the Maildir, or not from popfetch, are skipped. */
+static int add_message(const char *name, const char *line, void *ctx)
+{
+	struct rebuild *rb = ctx;
+	size_t hl = strlen(REBUILD_HEADER), al = strlen(rb->acct->name);
+	const char *uid;
+
+	if (strncmp(line, REBUILD_HEADER, hl) != 0)
+		return 0;
+	line += hl;
+	if (strncmp(line, rb->acct->name, al) != 0 || line[al] != ' ')
+		return 0;
+	uid = line + al + 1;
+	if (!pop3_uid_valid(uid, strlen(uid))) {
+		log_warn("%s: ignoring %s: its %sline is malformed", rb->acct->name, name,
+			 REBUILD_HEADER);
+		return 0;
+	}
+	rb->found++;
+	return uidstore_set_delivered(rb->store, uid, name, rb->now, rb->err);
+}
+
+/* The new store is built under a name no account can have ('~' is not
+ * allowed in titles), so a failed rebuild leaves the old store in place. */
+#define BUILDING_SUFFIX "~rebuild"
+
+static int sync_dir(const char *dir, struct pf_error *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = fd < 0 ? -1 : fsync(fd);
+	int e = errno;
+
+	if (fd >= 0)
+		close(fd);
+	return rc < 0 ? pf_error_errno(err, PF_ERR_LOCAL, e, "cannot fsync %s", dir) : 0;
+}
+
+/* Puts the new store in place: ACCOUNT.uids becomes ACCOUNT.uids.bak (a
+ * corrupted store is kept for inspection), the new one ACCOUNT.uids. */
+static int swap_in(const char *dir, const char *account, struct pf_error *err)
+{
+	char cur[PF_PATH_MAX], bak[PF_PATH_MAX], built[PF_PATH_MAX];
+	int a = snprintf(cur, sizeof cur, "%s/%s.uids", dir, account);
+	int b = snprintf(bak, sizeof bak, "%s/%s.uids.bak", dir, account);
+	int c = snprintf(built, sizeof built, "%s/%s" BUILDING_SUFFIX ".uids", dir, account);
+
+	if (a < 0 || b < 0 || c < 0 || (size_t)a >= sizeof cur || (size_t)b >= sizeof bak ||
+	    (size_t)c >= sizeof built)
+		return pf_error_set(err, PF_ERR_LOCAL, "state path for %s is too long", account);
+	if (rename(cur, bak) < 0 && errno != ENOENT)
+		return pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot rename %s to %s", cur, bak);
+	if (rename(built, cur) < 0)
+		return pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot rename %s to %s", built, cur);
+	return sync_dir(dir, err);
+}
+
+/* Removes a half-built store left by an earlier failed rebuild. */
+static void remove_built(const char *dir, const char *account)
+{
+	char built[PF_PATH_MAX];
+	int n = snprintf(built, sizeof built, "%s/%s" BUILDING_SUFFIX ".uids", dir, account);
+
+	if (n > 0 && (size_t)n < sizeof built)
+		(void)unlink(built);
+}
+
+int rebuild_state(const struct config *cfg, const struct account *acct, size_t *found_r,
+		  struct pf_error *err)
+{
+	struct rebuild rb = { .acct = acct, .err = err, .now = time(NULL) };
+	char building[PF_NAME_MAX];
+	struct maildir *md = NULL;
+	int lock_fd = -1, rc = -1;
+
+	if (pf_mkdirs(cfg->state_dir, 0700) < 0)
+		return pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot create state directory %s",
+				      cfg->state_dir);
+	lock_fd = lock_account(cfg->state_dir, acct->name, err);
+	if (lock_fd < 0)
+		return -1;
+	md = maildir_open(acct->maildir, err);
+	if (md == NULL)
+		goto out;
+	remove_built(cfg->state_dir, acct->name);
+	if (snprintf(building, sizeof building, "%s" BUILDING_SUFFIX, acct->name) >=
+	    (int)sizeof building) {
+		pf_error_set(err, PF_ERR_LOCAL, "account name too long");
+		goto out;
+	}
+	rb.store = uidstore_open(cfg->state_dir, building, acct->host, acct->user, err);
+	if (rb.store == NULL)
+		goto out;
+	if (maildir_scan(md, add_message, &rb, err) < 0 || uidstore_commit(rb.store, err) < 0 ||
+	    uidstore_compact(rb.store, err) < 0 || swap_in(cfg->state_dir, acct->name, err) < 0)
+		goto out;
+	*found_r = rb.found;
+	rc = 0;
+out:
+	uidstore_close(rb.store);
+	if (rc < 0)
+		remove_built(cfg->state_dir, acct->name);
+	maildir_close(md);
+	lock_release(lock_fd);
+	return rc;
+}

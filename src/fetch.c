@@ -23,6 +23,7 @@
 #include "log.h"
 #include "maildir.h"
 #include "pop3.h"
+#include "progress.h"
 #include "rebuild.h"
 #include "uidstore.h"
 #include "util.h"
@@ -48,6 +49,7 @@ struct poll {
 	struct pf_error *err;
 	int keep;
 	int retry_now;
+	FILE *progress_out;
 	unsigned long limit;
 	uint64_t max_size;
 	time_t now;
@@ -59,6 +61,7 @@ struct poll {
 	size_t nmsgs;
 	unsigned char *deletable; /* per listing index: durable locally */
 	char *buf;                /* decoded body chunk */
+	struct progress progress;
 };
 
 /* Set by a signal handler: finish the batch in flight durably, DELE what is
@@ -290,6 +293,7 @@ static int stream_body(struct poll *pl, struct item *it)
 		if (pop3_retr_read(pl->pop, pl->buf, &len, &done, pl->err) < 0)
 			return -1;
 		total += len;
+		progress_add(&pl->progress, 0, len, pf_now_ms());
 		if (total > cap) {
 			/* LIST sizes are hints: the real size decides.  Past the
 			 * hard cap the server is hostile; stop reading. */
@@ -394,6 +398,7 @@ static int commit_batch(struct poll *pl, struct item *items, size_t n)
 	for (i = 0; i < n; i++)
 		pl->deletable[items[i].msg - pl->msgs] = 1;
 	pl->res->fetched += n;
+	progress_add(&pl->progress, n, 0, pf_now_ms());
 	return 0;
 }
 
@@ -506,6 +511,15 @@ static int tidy_store(struct poll *pl)
 	return uidstore_compact(pl->store, pl->err);
 }
 
+static void start_progress(struct poll *pl, const size_t *want, size_t n)
+{
+	uint64_t bytes = 0;
+
+	for (size_t i = 0; i < n; i++)
+		bytes += pl->msgs[want[i]].size;
+	progress_begin(&pl->progress, pl->progress_out, pl->acct->name, n, bytes);
+}
+
 static int transact(struct poll *pl, int check_only)
 {
 	size_t *want, nwant;
@@ -522,7 +536,10 @@ static int transact(struct poll *pl, int check_only)
 	pl->deletable = xcalloc(pl->nmsgs ? pl->nmsgs : 1, 1);
 	want = xcalloc(pl->nmsgs ? pl->nmsgs : 1, sizeof *want);
 	nwant = plan(pl, want);
+	if (!check_only)
+		start_progress(pl, want, nwant);
 	rc = check_only ? 0 : fetch_all(pl, want, nwant);
+	progress_end(&pl->progress);
 	free(want);
 	if (rc < 0 && pl->err->cls != PF_ERR_SERVER)
 		return -1;
@@ -556,6 +573,7 @@ int fetch_account(const struct config *cfg, const struct account *acct,
 	pl.keep = opts->keep >= 0 ? opts->keep : acct->keep;
 	pl.limit = opts->limit ? opts->limit : acct->fetch_limit;
 	pl.retry_now = opts->retry_now;
+	pl.progress_out = opts->progress;
 	pl.max_size = acct->max_size;
 	pl.now = time(NULL);
 	pl.buf = xmalloc(PF_IOBUF_SIZE + 2);

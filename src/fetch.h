@@ -6,6 +6,7 @@
 #define POPFETCH_FETCH_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "error.h"
@@ -15,6 +16,7 @@ struct fetch_opts {
 	int check_only;         /* -c: count new messages, fetch nothing */
 	unsigned long limit;    /* -l: 0 for the account's fetch_limit */
 	int retry_now;          /* --retry-now: ignore the login backoff */
+	FILE *progress;         /* where to draw a progress line; NULL: none */
 };
 
 struct fetch_result {

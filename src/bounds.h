@@ -26,6 +26,17 @@
 /* A password, app password or OAuth2 access token. */
 #define PF_SECRET_MAX 8192
 
+/* A SASL client message before base64 (RFC 4422): the secret, the user
+ * name (tripled at worst by RFC 5801 saslname escaping), the host, the
+ * port and the keywords around them. */
+#define PF_SASL_RAW_MAX (PF_SECRET_MAX + 4 * PF_NAME_MAX + 64)
+
+/* That message in base64 (RFC 4648: 4 characters per 3 bytes) plus NUL. */
+#define PF_SASL_B64_MAX (4 * ((PF_SASL_RAW_MAX + 2) / 3) + 1)
+
+/* ~/.netrc as a whole (a larger one is refused, not truncated). */
+#define PF_NETRC_FILE_MAX (1024 * 1024)
+
 /* File names and paths we build ourselves. */
 #define PF_NAME_MAX 255
 #define PF_PATH_MAX 4096

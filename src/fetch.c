@@ -193,6 +193,7 @@ static int open_session(struct poll *pl, const struct conn_tls_opts *o)
 		return -1;
 	}
 	pl->pop = pop3_new(c);
+	pop3_set_peer(pl->pop, a->host, a->port); /* for OAUTHBEARER's host= and port= */
 	if (pop3_greeting(pl->pop, pl->err) < 0 || pop3_capa(pl->pop, pl->err) < 0)
 		return -1;
 	if (a->tls == TLS_STARTTLS &&

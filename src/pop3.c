@@ -2,7 +2,6 @@
  * authorization, transaction, quit) over conn, with a FIFO of queued RETR
  * and DELE commands that is written ahead when the server announced
  * PIPELINING (RFC 2449 section 6.6) and one at a time when it did not. */
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "decode.h"
 #include "log.h"
 #include "pop3.h"
+#include "sasl.h"
 #include "util.h"
 
 enum pop3_state {
@@ -44,6 +44,9 @@ struct pop3 {
 	unsigned long commands;
 	char line[PF_LINE_MAX];
 	char apop_ts[PF_LINE_MAX];
+	/* What OAUTHBEARER tells the server it connected to (pop3_set_peer). */
+	char peer_host[PF_NAME_MAX + 1];
+	char peer_port[16];
 	/* FIFO of RETR/DELE: [head, head+count) queued, the first `written`
 	 * of them already sent. */
 	struct qcmd fifo[POP3_PIPELINE_MAX];
@@ -303,6 +306,16 @@ static enum pf_errclass login_error_class(const struct pop3 *p)
 	}
 }
 
+/* Checks a -ERR after USER/PASS or APOP and fixes up the error class. */
+static int login_cmd(struct pop3 *p, const char *cmd, int sensitive, struct pf_error *err)
+{
+	int rc = simple_cmd(p, cmd, sensitive, PF_ERR_AUTH, NULL, err);
+
+	if (rc < 0 && err->cls == PF_ERR_AUTH)
+		err->cls = login_error_class(p);
+	return rc;
+}
+
 static int login_user(struct pop3 *p, const char *user, const char *secret, struct pf_error *err)
 {
 	char cmd[PF_LINE_MAX];
@@ -318,86 +331,295 @@ static int login_user(struct pop3 *p, const char *user, const char *secret, stru
 		pf_wipe(cmd, sizeof cmd);
 		return pf_error_set(err, PF_ERR_CONFIG, "password too long for USER/PASS");
 	}
-	rc = simple_cmd(p, cmd, 1, PF_ERR_AUTH, NULL, err);
+	rc = login_cmd(p, cmd, 1, err);
 	pf_wipe(cmd, sizeof cmd);
-	if (rc < 0 && err->cls == PF_ERR_AUTH)
-		err->cls = login_error_class(p);
 	return rc;
 }
 
-/* RFC 5034 section 4: an initial response longer than fits in a 255-octet
- * command is sent after a "+ " continuation instead. */
-#define AUTH_INITIAL_MAX 255
-
-static int login_plain(struct pop3 *p, const char *user, const char *secret, struct pf_error *err)
+/* RFC 1939 section 7: the password never crosses the wire, but MD5 of it
+ * does, so APOP is used only when asked for. */
+static int login_apop(struct pop3 *p, const char *user, const char *secret, struct pf_error *err)
 {
-	size_t ul = strlen(user), sl = strlen(secret), rawlen = ul + sl + 2;
-	unsigned char *raw;
-	char *b64, *cmd;
-	const char *text;
-	int st = -1;
+	char hex[SASL_MD5_HEX_SIZE], cmd[PF_LINE_MAX];
+	int n, rc;
 
-	if (ul + sl > PF_SECRET_MAX)
-		return pf_error_set(err, PF_ERR_CONFIG, "credentials too long for AUTH PLAIN");
-	raw = xmalloc(rawlen);
-	b64 = xcalloc(1, 4 * (rawlen / 3 + 1) + 1);
-	cmd = xcalloc(1, 4 * (rawlen / 3 + 1) + 16);
-	raw[0] = '\0'; /* no authorization identity: act as the user */
-	memcpy(raw + 1, user, ul);
-	raw[1 + ul] = '\0';
-	memcpy(raw + 2 + ul, secret, sl);
-	EVP_EncodeBlock((unsigned char *)b64, raw, (int)rawlen);
-	pf_wipe(raw, rawlen);
-	if (strlen("AUTH PLAIN ") + strlen(b64) <= AUTH_INITIAL_MAX) {
-		(void)snprintf(cmd, strlen(b64) + 16, "AUTH PLAIN %s", b64);
-		if (send_line(p, cmd, 2, err) < 0)
-			goto out;
-	} else {
-		if (send_line(p, "AUTH PLAIN", 0, err) < 0)
-			goto out;
-		st = read_status(p, &text, err);
-		if (st != POP3_CONT) {
-			if (st == POP3_OK || st == POP3_ERR)
-				pf_error_set(err, st == POP3_ERR ? login_error_class(p) : PF_ERR_PROTO,
-					     "server did not accept AUTH PLAIN");
-			st = -1;
-			goto out;
-		}
-		if (send_line(p, b64, 3, err) < 0)
-			goto out;
+	if (p->apop_ts[0] == '\0')
+		return pf_error_set(err, PF_ERR_CONFIG, "auth = apop, but the server's greeting "
+				    "has no APOP timestamp: the server does not offer APOP");
+	if (sasl_apop_digest(p->apop_ts, secret, hex) < 0)
+		return pf_error_set(err, PF_ERR_INTERNAL, "OpenSSL could not compute MD5 for APOP");
+	n = snprintf(cmd, sizeof cmd, "APOP %s %s", user, hex);
+	pf_wipe(hex, sizeof hex);
+	if (n < 0 || (size_t)n >= sizeof cmd)
+		return pf_error_set(err, PF_ERR_CONFIG, "user name too long");
+	rc = login_cmd(p, cmd, 2, err);
+	pf_wipe(cmd, sizeof cmd);
+	return rc;
+}
+
+/* --- SASL (RFC 5034) ---------------------------------------------------- */
+
+/* RFC 2449 section 4: a command is at most 255 octets with its CRLF;
+ * RFC 5034 section 4: an initial response that would make AUTH longer is
+ * sent after the first "+ " instead (OAuth2 tokens are long). */
+#define AUTH_LINE_MAX 255
+
+/* One SASL exchange.  Holds secrets: wiped before it is freed. */
+struct auth {
+	struct pop3 *p;
+	enum auth_mech mech;
+	const char *name;                   /* "PLAIN", ... */
+	struct pf_error *err;
+	unsigned char raw[PF_SASL_RAW_MAX]; /* the next client message */
+	size_t rawlen;
+	char b64[PF_SASL_B64_MAX + 2];      /* ... in base64, room for CRLF */
+	size_t b64len;
+	unsigned char chal[PF_LINE_MAX];    /* the last challenge, decoded */
+	size_t chal_len;
+	int chal_bad;                       /* it was not valid base64 */
+	char oauth_error[PF_ERRMSG_MAX / 4];/* an OAuth2 error challenge, sanitised */
+};
+
+static int auth_too_long(struct auth *a)
+{
+	return pf_error_set(a->err, PF_ERR_CONFIG, "user name or secret too long for AUTH %s, "
+			    "or it holds a control character", a->name);
+}
+
+static int auth_encode(struct auth *a)
+{
+	if (sasl_b64_encode(a->raw, a->rawlen, a->b64, sizeof a->b64 - 2, &a->b64len) < 0)
+		return auth_too_long(a);
+	return 0;
+}
+
+/* Sends a->raw as a line of base64 (a continuation); the trace shows only
+ * "****".  Not send_line: a token may be longer than a status line. */
+static int auth_send(struct auth *a)
+{
+	if (auth_encode(a) < 0)
+		return -1;
+	log_trace("C: ****");
+	memcpy(a->b64 + a->b64len, "\r\n", 2);
+	a->p->commands++;
+	if (conn_write(a->p->conn, a->b64, a->b64len + 2, a->err) < 0)
+		return broken(a->p);
+	return 0;
+}
+
+/* Reads the answer to an AUTH step: POP3_OK, or POP3_CONT with the
+ * challenge decoded into a->chal, or -1 (a -ERR is a refused login). */
+static int auth_reply(struct auth *a)
+{
+	char clean[PF_ERRMSG_MAX / 4];
+	const char *text;
+	int st = read_status(a->p, &text, a->err);
+
+	if (st == POP3_ERR) {
+		log_sanitize(clean, sizeof clean, text, strlen(text));
+		return pf_error_set(a->err, login_error_class(a->p), "server refused AUTH %s: %s%s%s",
+				    a->name, clean[0] ? clean : "(no reason given)",
+				    a->oauth_error[0] ? "; OAuth2 error: " : "", a->oauth_error);
 	}
-	st = read_status(p, &text, err);
-	if (st == POP3_ERR)
-		server_error(login_error_class(p), "the login", text, err);
-	else if (st == POP3_CONT)
-		pf_error_set(err, PF_ERR_PROTO, "server asked for more AUTH PLAIN data");
-out:
-	pf_wipe(b64, strlen(b64));
-	pf_wipe(cmd, strlen(cmd));
-	free(raw);
-	free(b64);
-	free(cmd);
+	if (st == POP3_CONT)
+		a->chal_bad = sasl_b64_decode(text, strlen(text), a->chal, sizeof a->chal,
+					      &a->chal_len) < 0;
+	return st;
+}
+
+/* "AUTH mech" alone: the server must answer with a challenge. */
+static int auth_command(struct auth *a)
+{
+	char cmd[64];
+	int n, st;
+
+	n = snprintf(cmd, sizeof cmd, "AUTH %s", a->name);
+	if (n < 0 || (size_t)n >= sizeof cmd)
+		return pf_error_set(a->err, PF_ERR_INTERNAL, "command too long");
+	if (send_line(a->p, cmd, 0, a->err) < 0)
+		return -1;
+	st = auth_reply(a);
+	if (st == POP3_OK) {
+		pf_error_set(a->err, PF_ERR_PROTO, "server accepted AUTH %s without credentials",
+			     a->name);
+		return broken(a->p);
+	}
+	return st < 0 ? -1 : 0;
+}
+
+/* Sends a->raw as the initial response: on the AUTH line when it fits,
+ * else after the first challenge.  Returns the status of the reply. */
+static int auth_initial(struct auth *a)
+{
+	char cmd[AUTH_LINE_MAX];
+	int n, sent;
+
+	if (auth_encode(a) < 0)
+		return -1;
+	/* "AUTH X data" with CRLF must fit in 255 octets. */
+	n = snprintf(cmd, sizeof cmd, "AUTH %s %s", a->name, a->b64);
+	if (n > 0 && (size_t)n + 2 <= AUTH_LINE_MAX) {
+		sent = send_line(a->p, cmd, 2, a->err);
+		pf_wipe(cmd, sizeof cmd);
+		return sent < 0 ? -1 : auth_reply(a);
+	}
+	pf_wipe(cmd, sizeof cmd);
+	if (auth_command(a) < 0 || auth_send(a) < 0)
+		return -1;
+	return auth_reply(a);
+}
+
+/* The last step: +OK logs in.  A challenge now is an OAuth2 error (RFC
+ * 7628 section 3.2.2, Google's XOAUTH2): it gets the mechanism's dummy
+ * reply so the server can finish with -ERR. */
+static int auth_finish(struct auth *a, int st)
+{
+	if (st == POP3_OK)
+		return 0;
+	if (st != POP3_CONT)
+		return -1;
+	if (a->mech != AUTH_XOAUTH2 && a->mech != AUTH_OAUTHBEARER) {
+		pf_error_set(a->err, PF_ERR_PROTO, "server asked for more AUTH %s data", a->name);
+		return broken(a->p);
+	}
+	log_sanitize(a->oauth_error, sizeof a->oauth_error, (const char *)a->chal,
+		     a->chal_bad ? 0 : a->chal_len);
+	sasl_oauth_abort(a->mech, a->raw, &a->rawlen);
+	if (auth_send(a) < 0)
+		return -1;
+	st = auth_reply(a);
+	if (st == POP3_CONT) {
+		pf_error_set(a->err, PF_ERR_PROTO, "server kept asking for AUTH %s data", a->name);
+		return broken(a->p);
+	}
 	return st == POP3_OK ? 0 : -1;
+}
+
+static int auth_plain(struct auth *a, const char *user, const char *secret)
+{
+	if (sasl_plain(user, secret, a->raw, sizeof a->raw, &a->rawlen) < 0)
+		return auth_too_long(a);
+	return auth_finish(a, auth_initial(a));
+}
+
+/* LOGIN: the user name after the first challenge, the password after the
+ * second; the prompts' wording varies between servers and is not read. */
+static int auth_login(struct auth *a, const char *user, const char *secret)
+{
+	const char *answers[] = { user, secret };
+	int st = 0;
+
+	if (auth_command(a) < 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		if (st == POP3_OK) {
+			pf_error_set(a->err, PF_ERR_PROTO, "server accepted AUTH LOGIN without a password");
+			return broken(a->p);
+		}
+		a->rawlen = strlen(answers[i]);
+		if (a->rawlen > sizeof a->raw)
+			return auth_too_long(a);
+		memcpy(a->raw, answers[i], a->rawlen);
+		if (auth_send(a) < 0 || (st = auth_reply(a)) < 0)
+			return -1;
+	}
+	return auth_finish(a, st);
+}
+
+static int auth_cram_md5(struct auth *a, const char *user, const char *secret)
+{
+	if (auth_command(a) < 0)
+		return -1;
+	if (a->chal_bad) {
+		pf_error_set(a->err, PF_ERR_PROTO, "server sent a CRAM-MD5 challenge that is not base64");
+		return broken(a->p);
+	}
+	if (sasl_cram_md5(user, secret, a->chal, a->chal_len, a->raw, sizeof a->raw, &a->rawlen) < 0)
+		return auth_too_long(a);
+	if (auth_send(a) < 0)
+		return -1;
+	return auth_finish(a, auth_reply(a));
+}
+
+/* Outlook.com takes XOAUTH2 only in two steps (AUTH XOAUTH2, "+ ", then
+ * the token); Gmail takes both, so it is always two steps. */
+static int auth_xoauth2(struct auth *a, const char *user, const char *token)
+{
+	if (sasl_xoauth2(user, token, a->raw, sizeof a->raw, &a->rawlen) < 0)
+		return auth_too_long(a);
+	if (auth_command(a) < 0 || auth_send(a) < 0)
+		return -1;
+	return auth_finish(a, auth_reply(a));
+}
+
+static int auth_oauthbearer(struct auth *a, const char *user, const char *token)
+{
+	const char *host = a->p->peer_host[0] ? a->p->peer_host : NULL;
+	const char *port = a->p->peer_port[0] ? a->p->peer_port : NULL;
+
+	if (sasl_oauthbearer(user, host, port, token, a->raw, sizeof a->raw, &a->rawlen) < 0)
+		return auth_too_long(a);
+	return auth_finish(a, auth_initial(a));
+}
+
+static int login_sasl(struct pop3 *p, enum auth_mech mech, const char *user,
+		      const char *secret, struct pf_error *err)
+{
+	static int (*const fns[])(struct auth *, const char *, const char *) = {
+		[AUTH_PLAIN] = auth_plain,	   [AUTH_LOGIN] = auth_login,
+		[AUTH_CRAM_MD5] = auth_cram_md5, [AUTH_XOAUTH2] = auth_xoauth2,
+		[AUTH_OAUTHBEARER] = auth_oauthbearer,
+	};
+	struct auth *a;
+	int rc;
+
+	if ((unsigned)mech >= sizeof fns / sizeof fns[0] || fns[mech] == NULL)
+		return pf_error_set(err, PF_ERR_INTERNAL, "unknown authentication mechanism %d",
+				    (int)mech);
+	a = xcalloc(1, sizeof *a);
+	a->p = p;
+	a->mech = mech;
+	a->name = sasl_mech_name(mech);
+	a->err = err;
+	rc = fns[mech](a, user, secret);
+	pf_wipe(a, sizeof *a);
+	free(a);
+	return rc;
+}
+
+void pop3_set_peer(struct pop3 *p, const char *host, const char *port)
+{
+	int n = snprintf(p->peer_host, sizeof p->peer_host, "%s", host ? host : "");
+	int m = snprintf(p->peer_port, sizeof p->peer_port, "%s", port ? port : "");
+
+	/* Too long to send whole: send nothing (both keys are optional). */
+	if (n < 0 || (size_t)n >= sizeof p->peer_host)
+		p->peer_host[0] = '\0';
+	if (m < 0 || (size_t)m >= sizeof p->peer_port)
+		p->peer_port[0] = '\0';
 }
 
 int pop3_login(struct pop3 *p, enum auth_mech mech, const char *user, const char *secret,
 	       struct pf_error *err)
 {
+	char offered[64];
 	int rc;
 
-	if (mech == AUTH_AUTO)
-		mech = p->caps.sasl_plain ? AUTH_PLAIN : AUTH_USER;
-	switch (mech) {
-	case AUTH_USER:
-		rc = login_user(p, user, secret, err);
-		break;
-	case AUTH_PLAIN:
-		rc = login_plain(p, user, secret, err);
-		break;
-	default:
-		return pf_error_set(err, PF_ERR_CONFIG,
-				    "this authentication mechanism is not supported yet");
+	if (mech == AUTH_AUTO) {
+		mech = sasl_auto_mech(&p->caps);
+		log_verbose("auth = auto: logging in with %s", sasl_mech_name(mech));
 	}
+	if (sasl_server_lacks(&p->caps, mech)) {
+		sasl_offered(&p->caps, offered, sizeof offered);
+		return pf_error_set(err, PF_ERR_CONFIG, "server does not offer AUTH %s (it offers "
+				    "SASL %s); choose another auth", sasl_mech_name(mech), offered);
+	}
+	if (mech == AUTH_USER)
+		rc = login_user(p, user, secret, err);
+	else if (mech == AUTH_APOP)
+		rc = login_apop(p, user, secret, err);
+	else
+		rc = login_sasl(p, mech, user, secret, err);
 	if (rc == 0)
 		set_state(p, ST_TRANSACTION);
 	return rc;

@@ -45,9 +45,21 @@ const struct pop3_capa *pop3_caps(const struct pop3 *p);
 int pop3_stls(struct pop3 *p, const struct conn_tls_opts *opts,
 	      struct pf_error *err) PF_MUST_CHECK;
 
-/* Logs in as user with secret using mech (AUTH_AUTO: the strongest the
- * server offers that we can do).  The trace shows secrets as "****".
- * 0 or -1. */
+/* Optional, before pop3_login: the host name and port the session is
+ * connected to, which OAUTHBEARER passes on (RFC 7628 section 3.1 "host"
+ * and "port"; both keys are optional and left out when this is not called
+ * or a value is too long).  Copied. */
+void pop3_set_peer(struct pop3 *p, const char *host, const char *port);
+
+/* Logs in as user with secret using mech.  AUTH_AUTO takes PLAIN, else
+ * LOGIN, else USER/PASS (sasl_auto_mech() has the whole rule); APOP,
+ * CRAM-MD5, XOAUTH2 and OAUTHBEARER otherwise only when asked for.  For
+ * XOAUTH2 and OAUTHBEARER the secret is the OAuth2 access token.  A
+ * mechanism the server's CAPA does not list fails with PF_ERR_CONFIG
+ * before anything is sent, APOP without a greeting timestamp too.  A
+ * refused login is PF_ERR_AUTH (PF_ERR_SERVER with [IN-USE],
+ * [LOGIN-DELAY] or [SYS/...]).  The trace shows every password, AUTH
+ * payload and token as "****".  0 or -1. */
 int pop3_login(struct pop3 *p, enum auth_mech mech, const char *user,
 	       const char *secret, struct pf_error *err) PF_MUST_CHECK;
 

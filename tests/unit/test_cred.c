@@ -1,13 +1,17 @@
-/* test_cred.c - where the password comes from: the config value, or the
+/* test_cred.c - where the password comes from: the config value, the
  * first line of password_command, with its failures (exit status, signal,
- * no output, timeout) and the secret kept out of every message. */
+ * no output, timeout), or ~/.netrc (entries, default, quoting, a file
+ * readable by others); the secret is kept out of every message. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cred.h"
 #include "util.h"
@@ -20,6 +24,8 @@ static struct account acct_with(const char *password, const char *command)
 	a.name = "work";
 	a.password = (char *)password;
 	a.password_command = (char *)command;
+	a.host = "pop.example.com";
+	a.user = "alice";
 	return a;
 }
 
@@ -63,15 +69,191 @@ static void password__is_copied(void **state)
 	pf_free_secret(s);
 }
 
-static void no_source__is_a_config_error(void **state)
+/* A fresh directory used as HOME, with .netrc holding text (mode 0600)
+ * unless text is NULL.  Returns the .netrc path in path (PATH_MAX). */
+static void make_home(char *dir, char *path, const char *text)
+{
+	static const char tmpl[] = "/tmp/test_cred_homeXXXXXX";
+	FILE *f;
+
+	memcpy(dir, tmpl, sizeof tmpl);
+	assert_non_null(mkdtemp(dir));
+	assert_true(snprintf(path, 256, "%s/.netrc", dir) < 256);
+	assert_int_equal(setenv("HOME", dir, 1), 0);
+	if (text == NULL)
+		return;
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0600), 0);
+}
+
+static void remove_home(const char *dir, const char *path)
+{
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* cred_netrc_lookup on text; returns its result, secret in *s_r. */
+static int lookup(const char *text, const char *host, const char *user, char **s_r,
+		  struct pf_error *err)
+{
+	char dir[64], path[256];
+	int rc;
+
+	make_home(dir, path, text);
+	rc = cred_netrc_lookup(path, host, user, s_r, err);
+	remove_home(dir, path);
+	return rc;
+}
+
+static void expect_lookup(const char *text, const char *host, const char *user, const char *want)
+{
+	struct pf_error err = { 0 };
+	char *s = NULL;
+	int rc = lookup(text, host, user, &s, &err);
+
+	if (want == NULL) {
+		if (rc != 0)
+			fail_msg("expected no entry, got rc %d (%s)", rc, err.msg);
+		assert_null(s);
+		return;
+	}
+	if (rc != 1)
+		fail_msg("expected '%s', got rc %d (%s)", want, rc, err.msg);
+	assert_string_equal(s, want);
+	pf_free_secret(s);
+}
+
+static void no_source__no_netrc__is_a_config_error(void **state)
 {
 	(void)state;
 	struct account a = acct_with(NULL, NULL);
 	struct pf_error err = { 0 };
+	char dir[64], path[256];
 
+	make_home(dir, path, NULL);
 	assert_null(cred_get_password(&a, 5, &err));
 	assert_int_equal(err.cls, PF_ERR_CONFIG);
-	assert_string_equal(err.msg, "account 'work' has neither password nor password_command");
+	assert_non_null(strstr(err.msg, "account 'work' has neither password nor password_command"));
+	assert_non_null(strstr(err.msg, path));
+	assert_non_null(strstr(err.msg, "does not exist"));
+	remove_home(dir, path);
+}
+
+static void no_source__reads_netrc(void **state)
+{
+	(void)state;
+	struct account a = acct_with(NULL, NULL);
+	struct pf_error err = { 0 };
+	char dir[64], path[256], *s;
+
+	make_home(dir, path, "machine other.example.com login alice password no\n"
+			     "machine POP.example.com login alice password fromnetrc\n");
+	s = cred_get_password(&a, 5, &err);
+	remove_home(dir, path);
+	if (s == NULL)
+		fail_msg("%s", err.msg);
+	assert_string_equal(s, "fromnetrc");
+	pf_free_secret(s);
+}
+
+static void no_source__netrc_without_entry__says_so(void **state)
+{
+	(void)state;
+	struct account a = acct_with(NULL, NULL);
+	struct pf_error err = { 0 };
+	char dir[64], path[256];
+
+	make_home(dir, path, "machine other.example.com login alice password hunter2\n");
+	assert_null(cred_get_password(&a, 5, &err));
+	remove_home(dir, path);
+	assert_int_equal(err.cls, PF_ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "has no password for this machine and login"));
+	assert_null(strstr(err.msg, "hunter2"));
+}
+
+static void netrc__login_selects_the_entry(void **state)
+{
+	(void)state;
+	static const char text[] =
+		"machine pop.example.com login bob password bobpw\n"
+		"machine pop.example.com\n  login alice\n  password alicepw\n"
+		"default login alice password defaultpw\n";
+
+	expect_lookup(text, "pop.example.com", "alice", "alicepw");
+	expect_lookup(text, "pop.example.com", "bob", "bobpw");
+	/* No machine entry fits carol or the other host: the default. */
+	expect_lookup(text, "pop.example.com", "carol", NULL);
+	expect_lookup(text, "mail.example.org", "alice", "defaultpw");
+	/* An entry without login serves any user. */
+	expect_lookup("machine h password any\n", "h", "zed", "any");
+}
+
+static void netrc__quotes_comments_macdef(void **state)
+{
+	(void)state;
+	static const char text[] =
+		"# my hosts\n"
+		"macdef init\nmachine h login alice password wrong\n\n"
+		"machine h account acct login alice password \"two words \\\"q\\\"\"\n";
+
+	expect_lookup(text, "h", "alice", "two words \"q\"");
+}
+
+static void netrc__readable_by_group__is_refused(void **state)
+{
+	(void)state;
+	struct pf_error err = { 0 };
+	char dir[64], path[256], *s = NULL;
+
+	make_home(dir, path, "machine h login alice password hunter2\n");
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(cred_netrc_lookup(path, "h", "alice", &s, &err), -1);
+	remove_home(dir, path);
+	assert_null(s);
+	assert_int_equal(err.cls, PF_ERR_CONFIG_PERM);
+	assert_non_null(strstr(err.msg, "chmod 600"));
+	assert_non_null(strstr(err.msg, path));
+	assert_null(strstr(err.msg, "hunter2"));
+}
+
+static void netrc__malformed__is_refused(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"machine h login alice password", "machine", "machine h password \"unterminated",
+	};
+	char big[PF_SECRET_MAX + 64];
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct pf_error err = { 0 };
+		char *s = NULL;
+		int rc = lookup(bad[i], "h", "alice", &s, &err);
+
+		/* An unterminated quote reads to the end: a value, not an error. */
+		if (i == 2) {
+			assert_int_equal(rc, 1);
+			assert_string_equal(s, "unterminated");
+			pf_free_secret(s);
+			continue;
+		}
+		if (rc != -1)
+			fail_msg("accepted '%s'", bad[i]);
+		assert_int_equal(err.cls, PF_ERR_CONFIG);
+	}
+	/* A token longer than any secret is refused, not truncated. */
+	memcpy(big, "machine h password ", 19);
+	memset(big + 19, 'x', PF_SECRET_MAX + 1);
+	big[19 + PF_SECRET_MAX + 1] = '\0';
+	{
+		struct pf_error err = { 0 };
+		char *s = NULL;
+
+		assert_int_equal(lookup(big, "h", "alice", &s, &err), -1);
+		assert_null(s);
+	}
 }
 
 static void command__first_line_is_the_secret(void **state)
@@ -145,7 +327,13 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(password__is_copied),
-		cmocka_unit_test(no_source__is_a_config_error),
+		cmocka_unit_test(no_source__no_netrc__is_a_config_error),
+		cmocka_unit_test(no_source__reads_netrc),
+		cmocka_unit_test(no_source__netrc_without_entry__says_so),
+		cmocka_unit_test(netrc__login_selects_the_entry),
+		cmocka_unit_test(netrc__quotes_comments_macdef),
+		cmocka_unit_test(netrc__readable_by_group__is_refused),
+		cmocka_unit_test(netrc__malformed__is_refused),
 		cmocka_unit_test(command__first_line_is_the_secret),
 		cmocka_unit_test(command__long_output_after_the_first_line),
 		cmocka_unit_test(command__stdin_is_dev_null),

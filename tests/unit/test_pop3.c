@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "pop3.h"
+#include "sasl.h"
 
 /* A script line: "C:text" the client must send exactly this line next;
  * "S:text" the server sends text + CRLF; "Q" the client must send nothing
@@ -297,6 +298,254 @@ static void trace__masks_password(void **state)
 	assert_int_equal(server_status(&sv), 0);
 }
 
+/* Runs one login against script with the -vv trace captured into trace;
+ * returns pop3_login's result and asserts the server saw the script. */
+static int traced_login(const char *const *script, enum auth_mech mech, const char *user,
+			const char *secret, struct pf_error *err, char *trace, size_t cap)
+{
+	char path[] = "/tmp/test_pop3_traceXXXXXX";
+	int fd = mkstemp(path), saved = dup(STDERR_FILENO), rc;
+	struct server sv;
+	struct pop3 *p;
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	fflush(stderr);
+	dup2(fd, STDERR_FILENO);
+	log_set_level(LOG_LVL_TRACE);
+	p = session(&sv, script);
+	pop3_set_peer(p, "pop.example.com", "995");
+	rc = pop3_login(p, mech, user, secret, err);
+	pop3_free(p);
+	fflush(stderr);
+	log_set_level(LOG_LVL_INFO);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, trace, cap - 1, 0);
+	assert_true(n >= 0);
+	trace[n] = '\0';
+	close(fd);
+	unlink(path);
+	assert_int_equal(server_status(&sv), 0);
+	return rc;
+}
+
+static void login__auto_without_plain__uses_login(void **state)
+{
+	(void)state;
+	/* draft-murchison-sasl-login: user name, then password, each after
+	 * a challenge; the trace masks both. */
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:+OK", "S:USER", "S:SASL LOGIN CRAM-MD5", "S:.",
+		"C:AUTH LOGIN", "S:+ VXNlcm5hbWU6", "C:YWxpY2U=", "S:+ UGFzc3dvcmQ6",
+		"C:czNjcmV0", "S:+OK logged in", NULL,
+	};
+	struct pf_error err = { 0 };
+	char trace[8192];
+
+	assert_int_equal(traced_login(script, AUTH_AUTO, "alice", "s3cret", &err, trace,
+				      sizeof trace), 0);
+	assert_non_null(strstr(trace, "C: AUTH LOGIN"));
+	assert_non_null(strstr(trace, "C: ****"));
+	assert_null(strstr(trace, "YWxpY2U="));
+	assert_null(strstr(trace, "czNjcmV0"));
+	assert_null(strstr(trace, "s3cret"));
+}
+
+static void login__cram_md5__rfc2195_exchange(void **state)
+{
+	(void)state;
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:+OK", "S:SASL PLAIN CRAM-MD5", "S:.",
+		"C:AUTH CRAM-MD5", "S:+ PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+",
+		"C:dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw", "S:+OK", NULL,
+	};
+	struct pf_error err = { 0 };
+	char trace[8192];
+
+	assert_int_equal(traced_login(script, AUTH_CRAM_MD5, "tim", "tanstaaftanstaaf", &err,
+				      trace, sizeof trace), 0);
+	assert_null(strstr(trace, "dGltIGI5"));
+}
+
+static void login__cram_md5_bad_challenge__is_protocol_error(void **state)
+{
+	(void)state;
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:+OK", "S:SASL CRAM-MD5", "S:.",
+		"C:AUTH CRAM-MD5", "S:+ not base64!", "Q", NULL,
+	};
+	struct pf_error err = { 0 };
+	char trace[8192];
+
+	assert_int_equal(traced_login(script, AUTH_CRAM_MD5, "tim", "x", &err, trace,
+				      sizeof trace), -1);
+	assert_int_equal(err.cls, PF_ERR_PROTO);
+}
+
+static void login__apop__rfc1939_digest(void **state)
+{
+	(void)state;
+	static const char *const script[] = {
+		"S:+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>", "C:CAPA", "S:-ERR",
+		"C:APOP mrose c4c9334bac560ecc979e58001b3e22fb", "S:+OK maildrop has 1 message",
+		NULL,
+	};
+	struct pf_error err = { 0 };
+	char trace[8192];
+
+	assert_int_equal(traced_login(script, AUTH_APOP, "mrose", "tanstaaf", &err, trace,
+				      sizeof trace), 0);
+	assert_non_null(strstr(trace, "C: APOP mrose ****"));
+	assert_null(strstr(trace, "c4c9334b"));
+}
+
+static void login__apop_without_timestamp__sends_nothing(void **state)
+{
+	(void)state;
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:-ERR", "Q", NULL,
+	};
+	struct pf_error err = { 0 };
+	char trace[8192];
+
+	assert_int_equal(traced_login(script, AUTH_APOP, "mrose", "tanstaaf", &err, trace,
+				      sizeof trace), -1);
+	assert_int_equal(err.cls, PF_ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "APOP"));
+}
+
+static void login__xoauth2__waits_for_the_challenge(void **state)
+{
+	(void)state;
+	/* Outlook: "AUTH XOAUTH2" alone, the token only after "+". */
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:+OK", "S:SASL PLAIN XOAUTH2", "S:.",
+		"C:AUTH XOAUTH2", "Q", "S:+ ", "C:dXNlcj1hbGljZQFhdXRoPUJlYXJlciB0b2sBAQ==",
+		"S:+OK", NULL,
+	};
+	struct pf_error err = { 0 };
+	char trace[8192];
+
+	assert_int_equal(traced_login(script, AUTH_XOAUTH2, "alice", "tok", &err, trace,
+				      sizeof trace), 0);
+	assert_null(strstr(trace, "dXNlcj1h"));
+}
+
+static void login__xoauth2_error__empty_reply_then_err(void **state)
+{
+	(void)state;
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:+OK", "S:SASL XOAUTH2", "S:.",
+		"C:AUTH XOAUTH2", "S:+ ", "C:dXNlcj1hbGljZQFhdXRoPUJlYXJlciB0b2sBAQ==",
+		"S:+ eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0=", "C:",
+		"S:-ERR [AUTH] Authentication failed", NULL,
+	};
+	struct pf_error err = { 0 };
+	char trace[8192];
+
+	assert_int_equal(traced_login(script, AUTH_XOAUTH2, "alice", "tok", &err, trace,
+				      sizeof trace), -1);
+	assert_int_equal(err.cls, PF_ERR_AUTH);
+	assert_non_null(strstr(err.msg, "Authentication failed"));
+	assert_non_null(strstr(err.msg, "invalid_token"));
+}
+
+static void login__oauthbearer__initial_response_with_peer(void **state)
+{
+	(void)state;
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:+OK", "S:SASL OAUTHBEARER", "S:.",
+		"C:AUTH OAUTHBEARER bixhPWFsaWNlLAFob3N0PXBvcC5leGFtcGxlLmNvbQFwb3J0PTk5NQFhdXRoPUJl"
+		"YXJlciB0b2sBAQ==",
+		"S:+OK", NULL,
+	};
+	struct pf_error err = { 0 };
+	char trace[8192];
+
+	assert_int_equal(traced_login(script, AUTH_OAUTHBEARER, "alice", "tok", &err, trace,
+				      sizeof trace), 0);
+	assert_non_null(strstr(trace, "C: AUTH OAUTHBEARER ****"));
+	assert_null(strstr(trace, "bixh"));
+}
+
+static void login__oauthbearer_error__replies_0x01(void **state)
+{
+	(void)state;
+	/* RFC 7628 section 3.2.3: after the error challenge, a single ^A. */
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:+OK", "S:SASL OAUTHBEARER", "S:.",
+		"C:AUTH OAUTHBEARER bixhPWFsaWNlLAFob3N0PXBvcC5leGFtcGxlLmNvbQFwb3J0PTk5NQFhdXRoPUJl"
+		"YXJlciB0b2sBAQ==",
+		"S:+ eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0=", "C:AQ==", "S:-ERR SASL failed", NULL,
+	};
+	struct pf_error err = { 0 };
+	char trace[8192];
+
+	assert_int_equal(traced_login(script, AUTH_OAUTHBEARER, "alice", "tok", &err, trace,
+				      sizeof trace), -1);
+	assert_int_equal(err.cls, PF_ERR_AUTH);
+	assert_non_null(strstr(err.msg, "invalid_token"));
+}
+
+static void login__long_oauthbearer__uses_continuation(void **state)
+{
+	(void)state;
+	/* RFC 5034 section 4: over 255 octets the response follows "+ ". */
+	static char token[400], b64line[1024];
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:+OK", "S:SASL OAUTHBEARER", "S:.",
+		"C:AUTH OAUTHBEARER", "S:+ ", b64line, "S:+OK", NULL,
+	};
+	struct pf_error err = { 0 };
+	unsigned char raw[1024];
+	size_t rl, bl;
+	char trace[8192];
+
+	memset(token, 'T', sizeof token - 1);
+	assert_int_equal(sasl_oauthbearer("alice", "pop.example.com", "995", token, raw,
+					  sizeof raw, &rl), 0);
+	b64line[0] = 'C', b64line[1] = ':';
+	assert_int_equal(sasl_b64_encode(raw, rl, b64line + 2, sizeof b64line - 2, &bl), 0);
+	assert_int_equal(traced_login(script, AUTH_OAUTHBEARER, "alice", token, &err, trace,
+				      sizeof trace), 0);
+	assert_null(strstr(trace, "TTTT"));
+}
+
+static void login__mech_not_offered__sends_nothing(void **state)
+{
+	(void)state;
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:+OK", "S:SASL PLAIN LOGIN", "S:.", "Q", NULL,
+	};
+	struct pf_error err = { 0 };
+	char trace[8192];
+
+	assert_int_equal(traced_login(script, AUTH_CRAM_MD5, "alice", "s3cret", &err, trace,
+				      sizeof trace), -1);
+	assert_int_equal(err.cls, PF_ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "CRAM-MD5"));
+	assert_non_null(strstr(err.msg, "PLAIN LOGIN"));
+}
+
+static void login__sasl_refused__is_auth_error(void **state)
+{
+	(void)state;
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:+OK", "S:SASL PLAIN", "S:.",
+		"C:AUTH PLAIN AGFsaWNlAGJhZA==", "S:-ERR [AUTH] Authentication failed.", NULL,
+	};
+	struct pf_error err = { 0 };
+	char trace[8192];
+
+	assert_int_equal(traced_login(script, AUTH_AUTO, "alice", "bad", &err, trace,
+				      sizeof trace), -1);
+	assert_int_equal(err.cls, PF_ERR_AUTH);
+	assert_non_null(strstr(err.msg, "AUTH PLAIN"));
+	assert_non_null(strstr(trace, "C: AUTH PLAIN ****"));
+	assert_null(strstr(trace, "AGFsaWNl"));
+}
+
 static const char *const login_ok[] = { "C:USER u", "S:+OK", "C:PASS p", "S:+OK" };
 
 /* Builds greeting + CAPA (with or without PIPELINING) + login + rest. */
@@ -503,6 +752,18 @@ int main(void)
 		cmocka_unit_test(login__refused__is_auth_error),
 		cmocka_unit_test(login__in_use__is_server_error),
 		cmocka_unit_test(trace__masks_password),
+		cmocka_unit_test(login__auto_without_plain__uses_login),
+		cmocka_unit_test(login__cram_md5__rfc2195_exchange),
+		cmocka_unit_test(login__cram_md5_bad_challenge__is_protocol_error),
+		cmocka_unit_test(login__apop__rfc1939_digest),
+		cmocka_unit_test(login__apop_without_timestamp__sends_nothing),
+		cmocka_unit_test(login__xoauth2__waits_for_the_challenge),
+		cmocka_unit_test(login__xoauth2_error__empty_reply_then_err),
+		cmocka_unit_test(login__oauthbearer__initial_response_with_peer),
+		cmocka_unit_test(login__oauthbearer_error__replies_0x01),
+		cmocka_unit_test(login__long_oauthbearer__uses_continuation),
+		cmocka_unit_test(login__mech_not_offered__sends_nothing),
+		cmocka_unit_test(login__sasl_refused__is_auth_error),
 		cmocka_unit_test(listing__reads_uids_and_sizes),
 		cmocka_unit_test(listing__duplicate_uid__is_refused),
 		cmocka_unit_test(listing__more_lines_than_stat__is_refused),

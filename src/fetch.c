@@ -29,8 +29,9 @@
 #include "util.h"
 
 /* A batch ends at this many messages or this many bytes (LIST hints):
- * the window of pipelined RETRs, and the unit of group commit. */
-#define BATCH_MAX POP3_PIPELINE_MAX
+ * the unit of group commit.  Two batches are in flight at most: one being
+ * read, the next already requested. */
+#define BATCH_MAX (POP3_PIPELINE_MAX / 2)
 #define BATCH_BYTES (32ULL * 1024 * 1024)
 
 /* DESIGN.md section 8: a UID is forgotten 7 days after it was last seen. */
@@ -418,55 +419,76 @@ static size_t batch_size(const struct poll *pl, const size_t *want, size_t from,
 	return n;
 }
 
-static int fetch_batch(struct poll *pl, const size_t *want, size_t n)
+static int queue_batch(struct poll *pl, const size_t *want, size_t n)
 {
-	struct item items[BATCH_MAX];
-	size_t i, stored = 0;
-	int rc = 0;
-
-	memset(items, 0, sizeof items);
-	for (i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		if (pop3_retr_queue(pl->pop, pl->msgs[want[i]].num, pl->err) < 0)
 			return -1;
-	for (i = 0; i < n && rc == 0; i++) {
-		struct item *it = &items[stored];
-		int r;
-
-		it->msg = &pl->msgs[want[i]];
-		r = download(pl, it);
-		if (r == 0)
-			stored++;
-		else
-			maildir_file_free(it->file), it->file = NULL;
-		if (r == 1)
-			pl->res->skipped++;
-		rc = r < 0 ? -1 : 0;
-	}
-	/* Whatever was stored completely is made durable even when the
-	 * session failed half-way: the next poll need not fetch it again. */
-	if (commit_batch(pl, items, stored) < 0)
-		rc = -1;
-	for (i = 0; i < stored; i++)
-		maildir_file_free(items[i].file);
-	return rc;
+	return pop3_flush(pl->pop, pl->err);
 }
 
+/* Step 1 for a queued batch: stored items go to items[0..*stored_r). */
+static int download_batch(struct poll *pl, const size_t *want, size_t n, struct item *items,
+			  size_t *stored_r)
+{
+	size_t i, stored = 0;
+	int r = 0;
+
+	for (i = 0; i < n && r >= 0; i++) {
+		struct item *it = &items[stored];
+
+		memset(it, 0, sizeof *it);
+		it->msg = &pl->msgs[want[i]];
+		r = download(pl, it);
+		if (r == 0) {
+			stored++;
+			continue;
+		}
+		maildir_file_free(it->file);
+		it->file = NULL;
+		if (r == 1)
+			pl->res->skipped++;
+	}
+	*stored_r = stored;
+	return r < 0 ? -1 : 0;
+}
+
+/* Batches in turn, with the next batch's RETRs sent before the current
+ * batch's fsyncs: the server streams while the disk flushes.  Whatever was
+ * stored completely is committed even when the session fails half-way. */
 static int fetch_all(struct poll *pl, const size_t *want, size_t total)
 {
-	size_t done = 0;
+	struct item items[BATCH_MAX];
+	size_t done = 0, n, m = 0, stored;
+	int rc, more;
 
-	while (done < total) {
-		size_t n = batch_size(pl, want, done, total);
-
-		if (stop_requested) {
-			log_info("%s: stopping on request; %zu messages left for the next poll",
-				 pl->acct->name, total - done);
-			break;
+	if (total == 0)
+		return 0;
+	n = batch_size(pl, want, 0, total);
+	if (queue_batch(pl, want, n) < 0)
+		return -1;
+	for (;;) {
+		rc = download_batch(pl, want + done, n, items, &stored);
+		more = rc == 0 && done + n < total && !stop_requested;
+		if (more) {
+			m = batch_size(pl, want, done + n, total);
+			if (queue_batch(pl, want + done + n, m) < 0)
+				rc = -1, more = 0;
 		}
-		if (fetch_batch(pl, want + done, n) < 0)
+		if (commit_batch(pl, items, stored) < 0)
+			rc = -1;
+		for (size_t i = 0; i < stored; i++)
+			maildir_file_free(items[i].file);
+		if (rc < 0)
 			return -1;
 		done += n;
+		if (!more)
+			break;
+		n = m;
 	}
+	if (done < total)
+		log_info("%s: stopping on request; %zu messages left for the next poll",
+			 pl->acct->name, total - done);
 	return 0;
 }
 

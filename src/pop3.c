@@ -731,13 +731,19 @@ static int read_listing(struct pop3 *p, struct listing *l, const char *what,
 	return 0;
 }
 
+/* STAT's reply (the command was sent already). */
 static int stat_count(struct pop3 *p, unsigned long *count_r, struct pf_error *err)
 {
 	const char *text;
 	uint64_t size;
+	int st = read_status(p, &text, err);
 
-	if (simple_cmd(p, "STAT", 0, PF_ERR_SERVER, &text, err) < 0)
+	if (st < 0)
 		return -1;
+	if (st != POP3_OK) {
+		server_error(PF_ERR_SERVER, "STAT", text, err);
+		return broken(p); /* pipelined listings may be on their way */
+	}
 	if (pop3_parse_stat(text, count_r, &size) < 0)
 		return pf_error_set(err, PF_ERR_PROTO, "server sent an invalid STAT reply");
 	if (*count_r > PF_LISTING_MAX)
@@ -747,13 +753,12 @@ static int stat_count(struct pop3 *p, unsigned long *count_r, struct pf_error *e
 }
 
 /* UIDL and LIST, written together when the server pipelines. */
+/* UIDL and LIST replies; with PIPELINING both were sent with STAT. */
 static int read_listings(struct pop3 *p, struct listing *l, struct pf_error *err)
 {
 	int pipe = p->caps.pipelining, rc;
 
-	if (send_line(p, "UIDL", 0, err) < 0)
-		return -1;
-	if (pipe && send_line(p, "LIST", 0, err) < 0)
+	if (!pipe && send_line(p, "UIDL", 0, err) < 0)
 		return -1;
 	rc = read_listing(p, l, "UIDL", uidl_line, err);
 	if (rc < 0)
@@ -779,6 +784,12 @@ int pop3_listing(struct pop3 *p, struct pop3_msg **msgs_r, size_t *n_r, struct p
 	struct listing l = { 0 };
 	unsigned long i;
 
+	/* One round trip for all three when the server pipelines. */
+	if (send_line(p, "STAT", 0, err) < 0)
+		return -1;
+	if (p->caps.pipelining &&
+	    (send_line(p, "UIDL", 0, err) < 0 || send_line(p, "LIST", 0, err) < 0))
+		return -1;
 	if (stat_count(p, &l.count, err) < 0)
 		return -1;
 	l.msgs = xcalloc(l.count ? l.count : 1, sizeof *l.msgs);
@@ -815,7 +826,7 @@ static void stage(struct pop3 *p)
 
 /* Writes what stage() collected, as one write: one TLS record for a
  * whole window of commands. */
-static int flush(struct pop3 *p, struct pf_error *err)
+int pop3_flush(struct pop3 *p, struct pf_error *err)
 {
 	stage(p);
 	if (p->outlen == 0)
@@ -858,7 +869,7 @@ static int queued_status(struct pop3 *p, const char *verb, const char **text_r,
 {
 	if (p->count == 0 || strncmp(p->fifo[p->head].text, verb, 4) != 0 || p->in_body)
 		return pf_error_set(err, PF_ERR_INTERNAL, "no %s queued", verb);
-	if (flush(p, err) < 0)
+	if (pop3_flush(p, err) < 0)
 		return -1;
 	return read_status(p, text_r, err);
 }

@@ -23,7 +23,7 @@ struct pop3;
 /* Commands in flight at most when the server announced PIPELINING: small
  * enough that their bytes always fit the socket buffers, so we can never
  * deadlock writing while the server writes to us. */
-#define POP3_PIPELINE_MAX 64
+#define POP3_PIPELINE_MAX 128
 
 /* Wraps an open connection (TLS already running, or plaintext).  Takes
  * ownership of c (freed by pop3_free). */
@@ -82,6 +82,11 @@ int pop3_listing(struct pop3 *p, struct pop3_msg **msgs_r, size_t *n_r,
  * written ahead; without, the command is written when the previous reply
  * has been read.  Replies are read in order with the calls below. */
 int pop3_retr_queue(struct pop3 *p, unsigned long num, struct pf_error *err) PF_MUST_CHECK;
+
+/* Sends what the queue may send now (everything with PIPELINING, else the
+ * oldest command when no reply is outstanding), so the server can work
+ * while the caller does something else.  0 or -1. */
+int pop3_flush(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
 
 /* Reads the status line of the oldest queued RETR.  -1 with PF_ERR_SERVER
  * on -ERR (the session stays usable), other classes when it is not. */

@@ -603,6 +603,29 @@ static void listing__reads_uids_and_sizes(void **state)
 	assert_int_equal(server_status(&sv), 0);
 }
 
+static void listing__pipelined__when_advertised(void **state)
+{
+	static const char *const rest[] = {
+		"W:3", "C:STAT", "C:UIDL", "C:LIST", "S:+OK 1 10", "S:+OK", "S:1 u1", "S:.",
+		"S:+OK", "S:1 10", "S:.", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct pop3_msg *m;
+	size_t n;
+	struct pop3 *p;
+
+	(void)state;
+	p = logged_in(&sv, "S:PIPELINING", rest);
+	assert_int_equal(pop3_listing(p, &m, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(m[0].uid, "u1");
+	assert_int_equal(m[0].size, 10);
+	free(m);
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
 static void listing__duplicate_uid__is_refused(void **state)
 {
 	(void)state;
@@ -765,6 +788,7 @@ int main(void)
 		cmocka_unit_test(login__mech_not_offered__sends_nothing),
 		cmocka_unit_test(login__sasl_refused__is_auth_error),
 		cmocka_unit_test(listing__reads_uids_and_sizes),
+		cmocka_unit_test(listing__pipelined__when_advertised),
 		cmocka_unit_test(listing__duplicate_uid__is_refused),
 		cmocka_unit_test(listing__more_lines_than_stat__is_refused),
 		cmocka_unit_test(listing__bad_uid__is_refused),

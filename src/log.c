@@ -1,11 +1,14 @@
-/* log.c - see log.h.  stderr only for now; syslog comes with the daemon. */
+/* log.c - see log.h.  stderr for interactive runs and systemd's journal,
+ * syslog for the daemon. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "log.h"
 
 static enum log_level level = LOG_LVL_INFO;
+static enum log_target target = LOG_TARGET_STDERR;
 
 void log_set_level(enum log_level lvl)
 {
@@ -15,6 +18,38 @@ void log_set_level(enum log_level lvl)
 enum log_level log_get_level(void)
 {
 	return level;
+}
+
+void log_open_syslog(void)
+{
+	/* LOG_NDELAY: connect now, while /dev/log is surely reachable, not
+	 * at the first line of a forked poll. */
+	openlog("popfetch", LOG_PID | LOG_NDELAY, LOG_MAIL);
+	target = LOG_TARGET_SYSLOG;
+}
+
+void log_use_stderr(void)
+{
+	if (target == LOG_TARGET_SYSLOG)
+		closelog();
+	target = LOG_TARGET_STDERR;
+}
+
+enum log_target log_get_target(void)
+{
+	return target;
+}
+
+/* Our levels as syslog priorities: a summary line is news (LOG_INFO), a
+ * protocol trace is debugging. */
+static int syslog_priority(enum log_level lvl, const char *prefix)
+{
+	switch (lvl) {
+	case LOG_LVL_ERROR: return prefix[0] == 'w' ? LOG_WARNING : LOG_ERR;
+	case LOG_LVL_INFO: return LOG_INFO;
+	case LOG_LVL_VERBOSE: return LOG_INFO;
+	default: return LOG_DEBUG;
+	}
 }
 
 static void vlog(enum log_level lvl, const char *prefix, const char *fmt, va_list ap)
@@ -28,7 +63,10 @@ static void vlog(enum log_level lvl, const char *prefix, const char *fmt, va_lis
 		return;
 	/* One write per line so lines of parallel accounts never interleave. */
 	(void)vsnprintf(line, sizeof line, fmt, ap);
-	fprintf(stderr, "popfetch: %s%s\n", prefix, line);
+	if (target == LOG_TARGET_SYSLOG)
+		syslog(syslog_priority(lvl, prefix), "%s%s", prefix, line);
+	else
+		fprintf(stderr, "popfetch: %s%s\n", prefix, line);
 }
 
 #define DEFINE_LOG(fn, lvl, prefix)                 \

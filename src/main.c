@@ -1,26 +1,41 @@
-/* main.c - the command line: options, one poll per selected account, the
- * summary lines and the exit code (DESIGN.md sections 4 and 6).  The only
+/* main.c - the command line: options, what one account poll prints (the
+ * summary line), and the exit code (DESIGN.md sections 4 and 6).  When and
+ * where polls run (one-shot, -j, -d) is scheduler.c's business.  The only
  * file that calls exit(). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "fetch.h"
 #include "log.h"
+#include "rebuild.h"
+#include "scheduler.h"
 #include "util.h"
 
-#define EXIT_NEW_MAIL 0
-#define EXIT_NO_MAIL 1
+#define EXIT_NEW_MAIL SCHED_EXIT_NEW_MAIL
+#define EXIT_NO_MAIL SCHED_EXIT_NO_MAIL
 #define EXIT_USAGE 5
+
+enum log_choice { LOG_AUTO, LOG_STDERR, LOG_SYSLOG };
+
+/* Long options without a short form. */
+enum { OPT_RETRY_NOW = 256, OPT_DAEMON, OPT_LOG, OPT_REBUILD, OPT_PROGRESS, OPT_NO_PROGRESS };
 
 struct cli {
 	const char *config_path;
 	struct fetch_opts fopts;
 	int verbosity;
 	int quiet;
+	int daemon;             /* -d / --daemon given */
+	int interval_s;         /* -d SECS; 0 with daemon: poll once */
+	int jobs;               /* -j; 0: the config's */
+	enum log_choice log;
+	int progress;           /* -1: when stderr is a terminal */
+	const char *rebuild;    /* --rebuild-state ACCOUNT */
 	char **accounts;
 	int naccounts;
 };
@@ -30,11 +45,17 @@ static void usage(FILE *out)
 	fputs("Usage: popfetch [OPTIONS] [ACCOUNT...]\n"
 	      "Fetch mail from POP3 servers into Maildir folders.\n\n"
 	      "  -f, --config FILE    configuration file (default: $XDG_CONFIG_HOME/popfetch/config)\n"
+	      "  -d, --daemon[=SECS]  poll until stopped, every SECS seconds (default: poll_interval);\n"
+	      "                       -d 0: poll once\n"
+	      "  -j, --jobs N         poll up to N accounts at once (default: jobs in the config)\n"
 	      "  -k, --keep           leave messages on the server\n"
 	      "  -K, --no-keep        delete messages from the server once delivered\n"
 	      "  -c, --check          report how many new messages each account has; fetch nothing\n"
 	      "  -l, --limit N        fetch at most N messages per account\n"
 	      "      --retry-now      log in even if earlier logins were refused (see backoff)\n"
+	      "      --progress, --no-progress  progress line (default: when stderr is a terminal)\n"
+	      "      --log WHERE      stderr or syslog (default: syslog with --daemon, else stderr)\n"
+	      "      --rebuild-state ACCOUNT  rebuild ACCOUNT's uid store from its Maildir\n"
 	      "  -v, --verbose        more detail; twice: protocol trace (secrets masked)\n"
 	      "  -q, --quiet          errors only\n"
 	      "  -V, --version        print the version and exit\n"
@@ -55,16 +76,88 @@ static int parse_ulong(const char *s, unsigned long *v)
 	return *end == '\0' && *v < 1000000000UL ? 0 : -1;
 }
 
+/* A number option in [min, max] into *v; else an error and -1. */
+static int parse_range(const char *opt, const char *s, unsigned long min, unsigned long max,
+		       unsigned long *v)
+{
+	if (parse_ulong(s, v) == 0 && *v >= min && *v <= max)
+		return 0;
+	fprintf(stderr, "popfetch: %s needs a number from %lu to %lu, not '%s'\n", opt, min, max,
+		s);
+	return -1;
+}
+
+static int parse_daemon(struct cli *cli, const char *arg)
+{
+	unsigned long v = 0;
+
+	cli->daemon = 1;
+	if (arg != NULL && parse_range("--daemon", arg, 0, SCHED_INTERVAL_MAX_S, &v) < 0)
+		return -1;
+	cli->interval_s = (int)v;
+	/* -d 0 polls once, as fetchmail's -d0 does. */
+	if (arg != NULL && v == 0)
+		cli->daemon = 0;
+	return 0;
+}
+
+static int parse_log(struct cli *cli, const char *arg)
+{
+	if (strcmp(arg, "stderr") == 0)
+		cli->log = LOG_STDERR;
+	else if (strcmp(arg, "syslog") == 0)
+		cli->log = LOG_SYSLOG;
+	else {
+		fprintf(stderr, "popfetch: --log takes stderr or syslog, not '%s'\n", arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* One option with its argument: 0, or -1 after an error message. */
+static int parse_opt(int ch, const char *arg, struct cli *cli)
+{
+	unsigned long v;
+
+	switch (ch) {
+	case 'f': cli->config_path = arg; return 0;
+	case 'd': case OPT_DAEMON: return parse_daemon(cli, arg);
+	case 'j':
+		if (parse_range("--jobs", arg, 1, SCHED_JOBS_MAX, &v) < 0)
+			return -1;
+		cli->jobs = (int)v;
+		return 0;
+	case 'k': cli->fopts.keep = 1; return 0;
+	case 'K': cli->fopts.keep = 0; return 0;
+	case 'c': cli->fopts.check_only = 1; return 0;
+	case 'l': return parse_range("--limit", arg, 1, 999999999UL, &cli->fopts.limit);
+	case OPT_RETRY_NOW: cli->fopts.retry_now = 1; return 0;
+	case OPT_LOG: return parse_log(cli, arg);
+	case OPT_REBUILD: cli->rebuild = arg; return 0;
+	case OPT_PROGRESS: cli->progress = 1; return 0;
+	case OPT_NO_PROGRESS: cli->progress = 0; return 0;
+	case 'v': cli->verbosity++; return 0;
+	case 'q': cli->quiet = 1; return 0;
+	default: usage(stderr); return -1;
+	}
+}
+
 /* Returns -1 to continue, or an exit code. */
 static int parse_args(int argc, char **argv, struct cli *cli)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'f' },
+		{ "daemon", optional_argument, NULL, OPT_DAEMON },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "keep", no_argument, NULL, 'k' },
 		{ "no-keep", no_argument, NULL, 'K' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "limit", required_argument, NULL, 'l' },
-		{ "retry-now", no_argument, NULL, 'R' },
+		{ "retry-now", no_argument, NULL, OPT_RETRY_NOW },
+		{ "log", required_argument, NULL, OPT_LOG },
+		{ "rebuild-state", required_argument, NULL, OPT_REBUILD },
+		{ "progress", no_argument, NULL, OPT_PROGRESS },
+		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
@@ -74,26 +167,18 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 	int ch;
 
 	cli->fopts.keep = -1;
-	while ((ch = getopt_long(argc, argv, "f:kKcl:vqVh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'f': cli->config_path = optarg; break;
-		case 'k': cli->fopts.keep = 1; break;
-		case 'K': cli->fopts.keep = 0; break;
-		case 'c': cli->fopts.check_only = 1; break;
-		case 'l':
-			if (parse_ulong(optarg, &cli->fopts.limit) < 0 || cli->fopts.limit == 0) {
-				fprintf(stderr, "popfetch: --limit needs a positive number, not '%s'\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'R': cli->fopts.retry_now = 1; break;
-		case 'v': cli->verbosity++; break;
-		case 'q': cli->quiet = 1; break;
-		case 'V': printf("popfetch %s\n", PACKAGE_VERSION_STR); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_USAGE;
+	cli->progress = -1;
+	while ((ch = getopt_long(argc, argv, "f:d:j:kKcl:vqVh", longopts, NULL)) != -1) {
+		if (ch == 'V') {
+			printf("popfetch %s\n", PACKAGE_VERSION_STR);
+			return 0;
 		}
+		if (ch == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		if (parse_opt(ch, optarg, cli) < 0)
+			return EXIT_USAGE;
 	}
 	cli->accounts = argv + optind;
 	cli->naccounts = argc - optind;
@@ -114,6 +199,11 @@ static void set_log_level(const struct cli *cli)
 
 static void summary(const struct account *a, const struct fetch_result *r, int check)
 {
+	if (check && r->expired > 0) {
+		log_info("%s: %lu new of %lu on the server, %lu due for deletion (delete_after)",
+			 a->name, r->fresh, r->listed, r->expired);
+		return;
+	}
 	if (check) {
 		log_info("%s: %lu new of %lu on the server", a->name, r->fresh, r->listed);
 		return;
@@ -130,6 +220,12 @@ static int poll_one(const struct config *cfg, const struct account *a, const str
 	struct pf_error err = { 0 };
 
 	if (fetch_account(cfg, a, &cli->fopts, &res, &err) < 0) {
+		/* DESIGN.md section 8: the daemon skips a busy account's poll;
+		 * that is news, not an error. */
+		if (cli->daemon && err.cls == PF_ERR_LOCKED) {
+			log_warn("%s: %s; skipped this poll", a->name, err.msg);
+			return pf_error_exit_code(err.cls);
+		}
 		log_error("%s: %s", a->name, err.msg);
 		if (res.fetched > 0)
 			log_error("%s: %lu messages were delivered before the error", a->name,
@@ -142,48 +238,78 @@ static int poll_one(const struct config *cfg, const struct account *a, const str
 	return res.fetched > 0 ? EXIT_NEW_MAIL : EXIT_NO_MAIL;
 }
 
-/* Every named account must exist before anything is fetched. */
-static int check_names(const struct config *cfg, const struct cli *cli)
+/* The sched_poll_fn: runs in the poll's process. */
+static int poll_cb(const struct config *cfg, const struct account *a, void *ctx)
 {
-	for (int i = 0; i < cli->naccounts; i++)
-		if (config_find(cfg, cli->accounts[i]) == NULL) {
-			log_error("no account '%s' in %s", cli->accounts[i], cfg->path);
-			return -1;
-		}
-	return 0;
+	return poll_one(cfg, a, ctx);
 }
 
-static int selected(const struct cli *cli, const char *name)
+/* --rebuild-state ACCOUNT */
+static int rebuild(const struct config *cfg, const char *name)
 {
-	if (cli->naccounts == 0)
-		return 1;
-	for (int i = 0; i < cli->naccounts; i++)
-		if (strcmp(cli->accounts[i], name) == 0)
-			return 1;
-	return 0;
-}
+	const struct account *a = config_find(cfg, name);
+	struct pf_error err = { 0 };
+	size_t found = 0;
 
-/* DESIGN.md section 6: 0 or 1 only when every account succeeded, else the
- * code of the first failed account in config order. */
-static int poll_all(const struct config *cfg, const struct cli *cli)
-{
-	int any_new = 0, failure = 0;
-
-	for (size_t i = 0; i < cfg->naccounts; i++) {
-		const struct account *a = &cfg->accounts[i];
-		int code;
-
-		if (!selected(cli, a->name))
-			continue;
-		code = poll_one(cfg, a, cli);
-		if (code == EXIT_NEW_MAIL)
-			any_new = 1;
-		else if (code != EXIT_NO_MAIL && failure == 0)
-			failure = code;
+	if (a == NULL) {
+		log_error("no account '%s' in %s", name, cfg->path);
+		return EXIT_USAGE;
 	}
-	if (failure)
-		return failure;
-	return any_new ? EXIT_NEW_MAIL : EXIT_NO_MAIL;
+	if (rebuild_state(cfg, a, &found, &err) < 0) {
+		log_error("%s: %s", name, err.msg);
+		return pf_error_exit_code(err.cls);
+	}
+	printf("%s: rebuilt the uid store from %zu messages in %s\n", name, found, a->maildir);
+	return 0;
+}
+
+/* DESIGN.md section 4: a progress line when stderr is a terminal, unless
+ * polls run side by side (their lines would overwrite each other) or
+ * nothing but errors is wanted. */
+static void set_progress(struct cli *cli, const struct config *cfg)
+{
+	int jobs = cli->jobs > 0 ? cli->jobs : cfg->jobs;
+	int parallel = jobs > 1 && cli->naccounts != 1 && cfg->naccounts > 1;
+	int on = cli->progress;
+
+	if (on < 0)
+		on = isatty(STDERR_FILENO) && !cli->daemon && !cli->quiet && !parallel &&
+		     log_get_target() == LOG_TARGET_STDERR;
+	cli->fopts.progress = on ? stderr : NULL;
+}
+
+/* stderr for interactive runs and systemd (--log stderr), syslog for the
+ * daemon. */
+static void set_log_target(const struct cli *cli)
+{
+	if (cli->log == LOG_SYSLOG || (cli->log == LOG_AUTO && cli->daemon))
+		log_open_syslog();
+}
+
+static int run(struct config *cfg, struct cli *cli)
+{
+	struct sched_opts so = {
+		.daemon = cli->daemon, .jobs = cli->jobs, .interval_s = cli->interval_s,
+		.names = cli->accounts, .nnames = cli->naccounts, .poll = poll_cb, .ctx = cli,
+	};
+	struct pf_error err = { 0 };
+	struct sched *s;
+	int code;
+
+	if (cli->rebuild != NULL) {
+		code = rebuild(cfg, cli->rebuild);
+		config_free(cfg);
+		return code;
+	}
+	set_progress(cli, cfg);
+	s = sched_new(cfg, &so, &err);
+	if (s == NULL) {
+		log_error("%s", err.msg);
+		return pf_error_exit_code(err.cls);
+	}
+	code = sched_run(s);
+	sched_free(s);
+	return code;
 }
 
 int main(int argc, char **argv)
@@ -200,11 +326,10 @@ int main(int argc, char **argv)
 	if (code >= 0)
 		return code;
 	set_log_level(&cli);
+	set_log_target(&cli);
 	if (config_load(cli.config_path, &cfg, &err) < 0) {
 		log_error("%s", err.msg);
 		return pf_error_exit_code(err.cls);
 	}
-	code = check_names(cfg, &cli) < 0 ? EXIT_USAGE : poll_all(cfg, &cli);
-	config_free(cfg);
-	return code;
+	return run(cfg, &cli);
 }

@@ -37,7 +37,7 @@ want() { case " $STEPS " in *" $1 "*) return 0;; esac; return 1; }
 # ---------------------------------------------------------------- dependencies
 PKGS=(build-essential autoconf automake libtool pkg-config libssl-dev libconfuse-dev libcmocka-dev
 	clang libclang-rt-14-dev dovecot-core dovecot-pop3d openssl python3 util-linux procps
-	ca-certificates man-db groff-base)
+	ca-certificates man-db groff-base time)
 install_deps() {
 	local missing=() p sudo=()
 	command -v dpkg-query >/dev/null || { echo "not Debian: install the equivalents of ${PKGS[*]}"; return 0; }
@@ -123,13 +123,13 @@ s_distcheck() {
 }
 
 s_fuzz() {
-	local srcs=(tests/fuzz/fuzz_decode.c tests/fuzz/fuzz_pop3_reply.c) f d name corpus work
-	for f in "${srcs[@]}"; do
-		[ -f "$f" ] || { NOTE="$f is missing: fuzz targets not built"; return 77; }
-	done
+	# Every tests/fuzz/fuzz_NAME.c is a target (Makefile.am must build it: a missing binary fails).
+	local srcs=(tests/fuzz/fuzz_*.c) f d name corpus work
+	[ -f "${srcs[0]}" ] || { NOTE="no tests/fuzz/fuzz_*.c: fuzz targets not built"; return 77; }
 	configure_in build/fuzz CC=clang --enable-fuzzing --enable-sanitizers || return 1
 	make -C build/fuzz -j"$JOBS" || return 1
-	for name in fuzz_decode fuzz_pop3_reply; do
+	for name in "${srcs[@]}"; do
+		name=$(basename "$name" .c)
 		f=build/fuzz/tests/fuzz/$name
 		[ -x "$f" ] || { echo "make did not produce $f"; return 1; }
 		# the seed corpus: tests/fuzz/corpus/decode for fuzz_decode (or .../fuzz_decode)

@@ -296,15 +296,15 @@ static int stream_body(struct poll *pl, struct item *it)
 			return -1;
 		total += len;
 		progress_add(&pl->progress, 0, len, pf_now_ms());
-		if (total > cap) {
-			/* LIST sizes are hints: the real size decides.  Past the
-			 * hard cap the server is hostile; stop reading. */
-			if (cap == PF_MSG_HARD_MAX)
-				return pf_error_set(pl->err, PF_ERR_PROTO,
-						    "message %lu is larger than %llu bytes",
-						    it->msg->num, (unsigned long long)cap);
+		/* LIST sizes are hints: the real size decides.  A message past
+		 * max_size is drained and skipped; past the hard cap (also while
+		 * draining: a body may never end) the server is hostile. */
+		if (total > PF_MSG_HARD_MAX)
+			return pf_error_set(pl->err, PF_ERR_PROTO,
+					    "message %lu is larger than %llu bytes", it->msg->num,
+					    (unsigned long long)PF_MSG_HARD_MAX);
+		if (total > cap)
 			over = 1;
-		}
 		if (!over && len > 0 &&
 		    maildir_file_write(it->file, pl->buf, len, pl->err) < 0)
 			return -1;

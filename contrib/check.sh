@@ -35,7 +35,7 @@ record() {   # STEP STATUS SECONDS [NOTE]
 want() { case " $STEPS " in *" $1 "*) return 0;; esac; return 1; }
 
 # ---------------------------------------------------------------- dependencies
-PKGS=(build-essential autoconf automake libtool pkg-config libssl-dev libconfuse-dev libcmocka-dev
+PKGS=(build-essential autoconf automake libtool pkg-config libssl-dev libconfuse-dev libcmocka-dev libcurl4-openssl-dev curl
 	clang libclang-rt-14-dev dovecot-core dovecot-pop3d openssl python3 util-linux procps
 	ca-certificates man-db groff-base time)
 install_deps() {

@@ -58,4 +58,17 @@
  * files in accounts.d. */
 #define PF_CONFIG_ACCOUNTS_MAX 1024
 
+/* OAuth2 (oauth2.c): one HTTP response body of a token or device
+ * endpoint (real ones are a few KiB; a hostile server is cut off), the
+ * token file state_dir/ACCOUNT.oauth2, a URL we build or are given, and
+ * the one HTTP request the loopback redirect listener reads (RFC 8252). */
+#define PF_OAUTH2_RESPONSE_MAX (64 * 1024)
+#define PF_OAUTH2_FILE_MAX (4 * PF_SECRET_MAX)
+#define PF_URL_MAX 4096
+#define PF_HTTP_REQUEST_MAX 8192
+/* An application/x-www-form-urlencoded request body: a few secrets of at
+ * most PF_SECRET_MAX, each at worst tripled by percent-encoding, and the
+ * keys and short values around them. */
+#define PF_OAUTH2_FORM_MAX (3 * 3 * PF_SECRET_MAX + PF_URL_MAX)
+
 #endif

@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "config_text.h"
+#include "provider.h"
 
 /* Value limits (not buffer caps): a week between polls is already odd, and
  * more parallel jobs than this only trips servers' connection limits. */
@@ -40,6 +41,8 @@
 #define CONFIG_NAME_MAX 64
 #define CONFIG_TEXT_MAX PF_NAME_MAX   /* host, user, provider */
 #define CONFIG_COMMAND_MAX PF_LINE_MAX
+#define CONFIG_URL_MAX 1024           /* an OAuth2 endpoint */
+#define CONFIG_TIMEOUT_DEFAULT 300    /* DESIGN.md section 8 */
 
 /* The pf_error of the config_load() in progress.  libconfuse's error
  * callback has no user pointer; thread-local keeps a reload in one thread
@@ -50,10 +53,27 @@ static _Thread_local struct pf_error *cur_err;
 
 static int parse_enum(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result);
 
+/* Keys a provider preset can fill have CFGF_NODEFAULT, so cfg_size() is 0
+ * exactly when the file did not set them: an explicit key wins over the
+ * preset even when it repeats the default value (cfg_size(), unlike
+ * comparing with a sentinel, cannot confuse "unset" with "set to the
+ * default").  Their defaults are applied in copy_account(). */
+static cfg_opt_t oauth2_opts[] = {
+	CFG_STR("client_id", NULL, CFGF_NODEFAULT),
+	CFG_STR("client_secret", NULL, CFGF_NODEFAULT),
+	CFG_STR("authorization_endpoint", NULL, CFGF_NODEFAULT),
+	CFG_STR("device_authorization_endpoint", NULL, CFGF_NODEFAULT),
+	CFG_STR("token_endpoint", NULL, CFGF_NODEFAULT),
+	CFG_STR("scope", NULL, CFGF_NODEFAULT),
+	CFG_STR("tls_ca_file", NULL, CFGF_NODEFAULT),
+	CFG_INT_CB("flow", OAUTH2_FLOW_DEVICE, CFGF_NODEFAULT, parse_enum),
+	CFG_END()
+};
+
 static cfg_opt_t account_opts[] = {
 	CFG_STR("host", NULL, CFGF_NODEFAULT),
 	CFG_INT("port", 0, CFGF_NODEFAULT),
-	CFG_INT_CB("tls", TLS_IMPLICIT, CFGF_NONE, parse_enum),
+	CFG_INT_CB("tls", TLS_IMPLICIT, CFGF_NODEFAULT, parse_enum),
 	CFG_BOOL("allow_plaintext", cfg_false, CFGF_NONE),
 	CFG_STR("tls_ca_file", NULL, CFGF_NODEFAULT),
 	CFG_STR("tls_ca_dir", NULL, CFGF_NODEFAULT),
@@ -61,11 +81,11 @@ static cfg_opt_t account_opts[] = {
 	CFG_INT_CB("tls_min_version", 0, CFGF_NONE, parse_enum),
 	CFG_STR("tls_cert_file", NULL, CFGF_NODEFAULT),
 	CFG_STR("tls_key_file", NULL, CFGF_NODEFAULT),
-	CFG_INT("timeout", 300, CFGF_NONE),
+	CFG_INT("timeout", CONFIG_TIMEOUT_DEFAULT, CFGF_NODEFAULT),
 	CFG_STR("user", NULL, CFGF_NODEFAULT),
 	CFG_STR("password", NULL, CFGF_NODEFAULT),
 	CFG_STR("password_command", NULL, CFGF_NODEFAULT),
-	CFG_INT_CB("auth", AUTH_AUTO, CFGF_NONE, parse_enum),
+	CFG_INT_CB("auth", AUTH_AUTO, CFGF_NODEFAULT, parse_enum),
 	CFG_STR("maildir", NULL, CFGF_NODEFAULT),
 	CFG_BOOL("keep", cfg_false, CFGF_NONE),
 	CFG_INT("delete_after", 0, CFGF_NONE),
@@ -73,6 +93,7 @@ static cfg_opt_t account_opts[] = {
 	CFG_INT("fetch_limit", 0, CFGF_NONE),
 	CFG_INT("poll_interval", 0, CFGF_NONE),
 	CFG_STR("provider", NULL, CFGF_NODEFAULT),
+	CFG_SEC("oauth2", oauth2_opts, CFGF_NODEFAULT),
 	CFG_END()
 };
 
@@ -107,6 +128,8 @@ static const struct enum_word enum_words[] = {
 	/* RFC 8996: nothing below TLS 1.2 can be asked for. */
 	{ "tls_min_version", "1.2", TLS1_2_VERSION },
 	{ "tls_min_version", "1.3", TLS1_3_VERSION },
+	{ "flow", "device", OAUTH2_FLOW_DEVICE },
+	{ "flow", "loopback", OAUTH2_FLOW_LOOPBACK },
 };
 
 /* --- error reporting -------------------------------------------------- */
@@ -196,6 +219,8 @@ static int check_secret(cfg_t *cfg, cfg_opt_t *opt);
 static int check_command(cfg_t *cfg, cfg_opt_t *opt);
 static int check_fingerprint(cfg_t *cfg, cfg_opt_t *opt);
 static int check_account(cfg_t *cfg, cfg_opt_t *opt);
+static int check_provider(cfg_t *cfg, cfg_opt_t *opt);
+static int check_url(cfg_t *cfg, cfg_opt_t *opt);
 
 struct check {
 	const char *section;         /* "root" or "account" */
@@ -226,7 +251,16 @@ static const struct check checks[] = {
 	{ "account", "max_size", check_range, 0, (long)PF_MSG_HARD_MAX, 0 },
 	{ "account", "fetch_limit", check_range, 0, (long)PF_LISTING_MAX, 0 },
 	{ "account", "poll_interval", check_range, 0, CONFIG_POLL_MAX, 0 },
-	{ "account", "provider", check_text, 0, 0, 0 },
+	{ "account", "provider", check_provider, 0, 0, 0 },
+	/* cfg->name of the block is "oauth2": only install_checks reads
+	 * these two-level section names, find_check never needs them. */
+	{ "account|oauth2", "client_id", check_text, 0, 0, 0 },
+	{ "account|oauth2", "client_secret", check_secret, 0, 0, 0 },
+	{ "account|oauth2", "authorization_endpoint", check_url, 0, 0, 0 },
+	{ "account|oauth2", "device_authorization_endpoint", check_url, 0, 0, 0 },
+	{ "account|oauth2", "token_endpoint", check_url, 0, 0, 0 },
+	{ "account|oauth2", "scope", check_text, 0, 0, 0 },
+	{ "account|oauth2", "tls_ca_file", check_path, 0, 0, 0 },
 };
 
 static const struct check *find_check(cfg_t *cfg, cfg_opt_t *opt)
@@ -364,6 +398,45 @@ static int check_fingerprint(cfg_t *cfg, cfg_opt_t *opt)
 			"(expected sha256:AB:CD:... with 32 bytes in hex)", s);
 }
 
+/* Unknown names are errors at the line of `provider =`, listing the known
+ * ones; a preset without POP3 (iCloud) says so instead of failing later. */
+static int check_provider(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *s = cfg_opt_getnstr(opt, 0);
+	const struct provider *p;
+	char names[PF_ERRMSG_MAX / 2];
+
+	if (check_text(cfg, opt) < 0)
+		return -1;
+	p = provider_find(s);
+	if (p == NULL) {
+		if (provider_list_names(names, sizeof names) < 0)
+			names[0] = '\0';
+		return cfg_fail(cfg, "unknown provider '%.64s' (known: %s)", s, names);
+	}
+	if (p->host == NULL)
+		return cfg_fail(cfg, "provider '%s': %s (see %s)", p->name, p->note,
+				p->source_url);
+	return 0;
+}
+
+/* OAuth2 endpoints carry the client's codes and tokens: TLS only
+ * (RFC 6749 section 3.1 and 3.2), and nothing a form body could break. */
+static int check_url(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *s = cfg_opt_getnstr(opt, 0);
+
+	if (s == NULL || strncasecmp(s, "https://", 8) != 0 || s[8] == '\0')
+		return cfg_fail(cfg, "option '%s' must be an https:// URL", opt->name);
+	if (strlen(s) > CONFIG_URL_MAX)
+		return cfg_fail(cfg, "option '%s' is longer than %d bytes", opt->name,
+				CONFIG_URL_MAX);
+	if (has_ctl(s) || strpbrk(s, " \"<>") != NULL)
+		return cfg_fail(cfg, "option '%s' contains a blank, quote or control character",
+				opt->name);
+	return 0;
+}
+
 static int reject_global(cfg_t *cfg, cfg_opt_t *opt)
 {
 	return cfg_fail(cfg, "global option '%s' is only allowed in the main config", opt->name);
@@ -424,12 +497,26 @@ static int check_name(cfg_t *root, cfg_t *sec)
 			CONFIG_NAME_MAX);
 }
 
+/* A key the file set (CFGF_NODEFAULT options only, see account_opts). */
+static int is_set(cfg_t *sec, const char *name)
+{
+	return sec != NULL && cfg_size(sec, name) > 0;
+}
+
+/* The oauth2 block, or NULL when the account has none. */
+static cfg_t *oauth2_sec(cfg_t *sec)
+{
+	return is_set(sec, "oauth2") ? cfg_getsec(sec, "oauth2") : NULL;
+}
+
+/* host may come from the preset (check_provider made sure it has one). */
 static int check_required(cfg_t *root, cfg_t *sec)
 {
 	static const char *const required[] = { "host", "user", "maildir" };
 
 	for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-		if (cfg_getstr(sec, required[i]) == NULL)
+		if (cfg_getstr(sec, required[i]) == NULL &&
+		    !(i == 0 && is_set(sec, "provider")))
 			return cfg_fail(root, "account '%s' has no '%s'", cfg_title(sec),
 					required[i]);
 	return 0;
@@ -480,8 +567,79 @@ static int check_client_cert(cfg_t *root, cfg_t *sec)
 			cfg_title(sec));
 }
 
+/* An oauth2 key from the block, else from the account's preset. */
+static const char *oauth2_key(cfg_t *sec, const char *key)
+{
+	cfg_t *o = oauth2_sec(sec);
+	const struct provider *p = provider_find(cfg_getstr(sec, "provider"));
+
+	if (is_set(o, key))
+		return cfg_getstr(o, key);
+	if (p == NULL)
+		return NULL;
+	if (strcmp(key, "authorization_endpoint") == 0)
+		return p->authorization_endpoint;
+	if (strcmp(key, "device_authorization_endpoint") == 0)
+		return p->device_authorization_endpoint;
+	if (strcmp(key, "token_endpoint") == 0)
+		return p->token_endpoint;
+	if (strcmp(key, "scope") == 0)
+		return p->scope;
+	return NULL;
+}
+
+/* DESIGN.md section 8: flow set, else device when a device endpoint is
+ * known, else loopback; a preset's own choice counts as "set". */
+static enum oauth2_flow oauth2_flow_of(cfg_t *sec)
+{
+	cfg_t *o = oauth2_sec(sec);
+	const struct provider *p = provider_find(cfg_getstr(sec, "provider"));
+
+	if (is_set(o, "flow"))
+		return (enum oauth2_flow)cfg_getint(o, "flow");
+	if (p != NULL && p->token_endpoint != NULL && !is_set(o, "device_authorization_endpoint"))
+		return p->flow;
+	return oauth2_key(sec, "device_authorization_endpoint") != NULL ? OAUTH2_FLOW_DEVICE
+									 : OAUTH2_FLOW_LOOPBACK;
+}
+
+/* An oauth2 block makes popfetch fetch the token itself: it needs our own
+ * client_id (no borrowed IDs), a mechanism that carries a token, no
+ * second secret source, and the endpoints its flow uses. */
+static int check_oauth2(cfg_t *root, cfg_t *sec)
+{
+	const char *t = cfg_title(sec);
+	cfg_t *o = oauth2_sec(sec);
+	long auth = cfg_getint(sec, "auth");
+	enum oauth2_flow flow;
+
+	if (o == NULL)
+		return 0;
+	if (!is_set(o, "client_id"))
+		return cfg_fail(root, "account '%s': the oauth2 block has no client_id (register "
+				"your own OAuth2 client, see popfetch.conf(5))", t);
+	if (is_set(sec, "auth") && auth != AUTH_AUTO && auth != AUTH_XOAUTH2 &&
+	    auth != AUTH_OAUTHBEARER)
+		return cfg_fail(root, "account '%s': an oauth2 block needs auth = xoauth2 or "
+				"oauthbearer", t);
+	if (is_set(sec, "password") || is_set(sec, "password_command"))
+		return cfg_fail(root, "account '%s' sets both an oauth2 block and a password or "
+				"password_command; remove one", t);
+	if (oauth2_key(sec, "token_endpoint") == NULL)
+		return cfg_fail(root, "account '%s': the oauth2 block has no token_endpoint", t);
+	flow = oauth2_flow_of(sec);
+	if (flow == OAUTH2_FLOW_DEVICE && oauth2_key(sec, "device_authorization_endpoint") == NULL)
+		return cfg_fail(root, "account '%s': flow = device needs "
+				"device_authorization_endpoint", t);
+	if (flow == OAUTH2_FLOW_LOOPBACK && oauth2_key(sec, "authorization_endpoint") == NULL)
+		return cfg_fail(root, "account '%s': flow = loopback needs "
+				"authorization_endpoint", t);
+	return 0;
+}
+
 static int (*const account_checks[])(cfg_t *root, cfg_t *sec) = {
 	check_name, check_required, check_secret_source, check_plaintext, check_client_cert,
+	check_oauth2,
 };
 
 static int check_account(cfg_t *cfg, cfg_opt_t *opt)
@@ -517,10 +675,14 @@ static void wipe_secrets(cfg_t *cfg)
 	unsigned n = cfg_size(cfg, "account");
 
 	for (unsigned i = 0; i < n; i++) {
-		char *pw = cfg_getstr(cfg_getnsec(cfg, "account", i), "password");
+		cfg_t *sec = cfg_getnsec(cfg, "account", i), *o = oauth2_sec(sec);
+		char *pw = cfg_getstr(sec, "password");
+		char *cs = is_set(o, "client_secret") ? cfg_getstr(o, "client_secret") : NULL;
 
 		if (pw != NULL)
 			pf_wipe(pw, strlen(pw));
+		if (cs != NULL)
+			pf_wipe(cs, strlen(cs));
 	}
 }
 
@@ -590,23 +752,65 @@ static char *dup_opt(cfg_t *sec, const char *name)
 	return s != NULL ? xstrdup(s) : NULL;
 }
 
-static char *port_text(cfg_t *sec, enum tls_mode tls)
+static char *port_text(cfg_t *sec, enum tls_mode tls, const struct provider *p)
 {
 	char buf[16];
-	long port = cfg_size(sec, "port") > 0 ? cfg_getint(sec, "port")
-					      : tls == TLS_IMPLICIT ? 995 : 110;
+	long port = is_set(sec, "port") ? cfg_getint(sec, "port")
+		    : p != NULL && !is_set(sec, "tls") ? p->port
+		    : tls == TLS_IMPLICIT ? 995 : 110;
 
 	(void)snprintf(buf, sizeof buf, "%ld", port);
 	return xstrdup(buf);
 }
 
+static char *dup_or(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+/* The oauth2 block merged with the preset (DESIGN.md section 8 defaults);
+ * check_oauth2 has validated it. */
+static void copy_oauth2(struct oauth2_settings *o, cfg_t *sec, const char *acct_ca)
+{
+	cfg_t *os = oauth2_sec(sec);
+
+	if (os == NULL)
+		return;
+	o->enabled = 1;
+	o->client_id = dup_opt(os, "client_id");
+	o->client_secret = dup_opt(os, "client_secret");
+	o->authorization_endpoint = dup_or(oauth2_key(sec, "authorization_endpoint"));
+	o->device_authorization_endpoint =
+		dup_or(oauth2_key(sec, "device_authorization_endpoint"));
+	o->token_endpoint = dup_or(oauth2_key(sec, "token_endpoint"));
+	o->scope = dup_or(oauth2_key(sec, "scope"));
+	o->tls_ca_file = dup_or(is_set(os, "tls_ca_file") ? cfg_getstr(os, "tls_ca_file") : acct_ca);
+	o->flow = oauth2_flow_of(sec);
+}
+
+/* Explicit keys first, then the preset, then the defaults.  With OAuth2
+ * and no auth key, the token goes out as the preset says (XOAUTH2: what
+ * Gmail and Outlook document for POP); without OAuth2 auth stays auto so
+ * an app password still works with a preset. */
+static enum auth_mech auth_of(cfg_t *sec, const struct provider *p)
+{
+	long auth = is_set(sec, "auth") ? cfg_getint(sec, "auth") : AUTH_AUTO;
+
+	if (auth != AUTH_AUTO || oauth2_sec(sec) == NULL)
+		return (enum auth_mech)auth;
+	return p != NULL && p->token_endpoint != NULL ? p->oauth2_auth : AUTH_XOAUTH2;
+}
+
 static void copy_account(struct account *a, cfg_t *sec, const char *file)
 {
+	const struct provider *p = provider_find(cfg_getstr(sec, "provider"));
+
 	a->name = xstrdup(cfg_title(sec));
 	a->source_file = xstrdup(file);
-	a->host = dup_opt(sec, "host");
-	a->tls = (enum tls_mode)cfg_getint(sec, "tls");
-	a->port = port_text(sec, a->tls);
+	a->host = is_set(sec, "host") ? dup_opt(sec, "host") : dup_or(p != NULL ? p->host : NULL);
+	a->tls = is_set(sec, "tls") ? (enum tls_mode)cfg_getint(sec, "tls")
+		 : p != NULL ? p->tls : TLS_IMPLICIT;
+	a->port = port_text(sec, a->tls, p);
 	a->allow_plaintext = cfg_getbool(sec, "allow_plaintext") == cfg_true;
 	a->tls_ca_file = dup_opt(sec, "tls_ca_file");
 	a->tls_ca_dir = dup_opt(sec, "tls_ca_dir");
@@ -614,11 +818,12 @@ static void copy_account(struct account *a, cfg_t *sec, const char *file)
 	a->tls_min_version = (int)cfg_getint(sec, "tls_min_version");
 	a->tls_cert_file = dup_opt(sec, "tls_cert_file");
 	a->tls_key_file = dup_opt(sec, "tls_key_file");
-	a->timeout = (int)cfg_getint(sec, "timeout");
+	a->timeout = is_set(sec, "timeout") ? (int)cfg_getint(sec, "timeout")
+		     : p != NULL ? p->timeout : CONFIG_TIMEOUT_DEFAULT;
 	a->user = dup_opt(sec, "user");
 	a->password = dup_opt(sec, "password");
 	a->password_command = dup_opt(sec, "password_command");
-	a->auth = (enum auth_mech)cfg_getint(sec, "auth");
+	a->auth = auth_of(sec, p);
 	a->maildir = dup_opt(sec, "maildir");
 	a->keep = cfg_getbool(sec, "keep") == cfg_true;
 	a->delete_after = (int)cfg_getint(sec, "delete_after");
@@ -626,6 +831,7 @@ static void copy_account(struct account *a, cfg_t *sec, const char *file)
 	a->fetch_limit = (unsigned long)cfg_getint(sec, "fetch_limit");
 	a->poll_interval = (int)cfg_getint(sec, "poll_interval");
 	a->provider = dup_opt(sec, "provider");
+	copy_oauth2(&a->oauth2, sec, a->tls_ca_file);
 }
 
 static int add_accounts(struct config *c, cfg_t *cfg, const char *file, struct pf_error *err)
@@ -828,6 +1034,13 @@ static void free_account(struct account *a)
 	free(a->password_command);
 	free(a->maildir);
 	free(a->provider);
+	free(a->oauth2.client_id);
+	pf_free_secret(a->oauth2.client_secret);
+	free(a->oauth2.authorization_endpoint);
+	free(a->oauth2.device_authorization_endpoint);
+	free(a->oauth2.token_endpoint);
+	free(a->oauth2.scope);
+	free(a->oauth2.tls_ca_file);
 }
 
 void config_free(struct config *cfg)

@@ -32,6 +32,28 @@ enum auth_mech {
 	AUTH_OAUTHBEARER,
 };
 
+/* DESIGN.md section 8: how `popfetch --authorize` gets the first tokens. */
+enum oauth2_flow {
+	OAUTH2_FLOW_DEVICE = 0, /* RFC 8628 device authorization grant */
+	OAUTH2_FLOW_LOOPBACK,   /* RFC 8252 loopback redirect + PKCE (RFC 7636) */
+};
+
+/* The account's oauth2 { } block, merged with its provider preset.
+ * enabled is set when a client_id is configured: popfetch then gets the
+ * access token itself (oauth2.h) instead of from password or
+ * password_command.  Endpoints are https:// URLs; NULL when unknown. */
+struct oauth2_settings {
+	int enabled;
+	char *client_id;
+	char *client_secret;    /* NULL: a public client (the usual desktop case) */
+	char *authorization_endpoint;        /* loopback flow */
+	char *device_authorization_endpoint; /* device flow */
+	char *token_endpoint;
+	char *scope;            /* space-separated; NULL: none sent */
+	char *tls_ca_file;      /* NULL: the system store; default: the account's */
+	enum oauth2_flow flow;  /* default: device when a device endpoint is known */
+};
+
 struct account {
 	char *name;             /* the section title: [A-Za-z0-9][A-Za-z0-9._@+-]{0,63} */
 	char *source_file;      /* file that defined it, for messages */
@@ -56,7 +78,8 @@ struct account {
 	uint64_t max_size;      /* bytes; 0: no limit beyond PF_MSG_HARD_MAX */
 	unsigned long fetch_limit; /* 0: all */
 	int poll_interval;      /* seconds; 0: the global one */
-	char *provider;         /* preset name; accepted, not used yet; NULL when unset */
+	char *provider;         /* preset name (provider.h), as written; NULL when unset */
+	struct oauth2_settings oauth2;
 };
 
 struct config {

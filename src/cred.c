@@ -25,6 +25,7 @@
 #include "util.h"
 
 #include "cred.h"
+#include "oauth2.h"
 
 extern char **environ;
 
@@ -493,4 +494,16 @@ char *cred_get_password(const struct account *acct, int timeout_s, struct pf_err
 	if (timeout_s <= 0 || timeout_s > PF_TIMEOUT_MAX)
 		timeout_s = PF_TIMEOUT_MAX;
 	return run_command(acct, timeout_s, err);
+}
+
+char *cred_get_secret(const struct config *cfg, const struct account *acct,
+		      struct pf_error *err)
+{
+	char *token = NULL;
+
+	if (!acct->oauth2.enabled)
+		return cred_get_password(acct, acct->timeout, err);
+	if (oauth2_access_token(cfg, acct, &token, err) < 0)
+		return NULL;
+	return token;
 }

@@ -17,6 +17,15 @@
 char *cred_get_password(const struct account *acct, int timeout_s,
 			struct pf_error *err) PF_MUST_CHECK;
 
+/* The secret a poll logs in with: for an account with OAuth2 configured
+ * (acct->oauth2.enabled: an oauth2 block with a client_id) a valid access
+ * token from oauth2_access_token() (refreshed when needed, state in
+ * cfg->state_dir), else cred_get_password(acct, acct->timeout, err).
+ * Free the result with pf_free_secret; NULL with err set as those two
+ * functions set it. */
+char *cred_get_secret(const struct config *cfg, const struct account *acct,
+		      struct pf_error *err) PF_MUST_CHECK;
+
 /* Looks up the password for user at host in the netrc file at path, in
  * ftp(1)'s format: "machine HOST login USER password PW" (any order,
  * separated by blanks or newlines), "default" for any other host,

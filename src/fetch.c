@@ -216,7 +216,7 @@ static int connect_server(struct poll *pl)
 	char *secret;
 	int rc;
 
-	secret = cred_get_password(a, a->timeout, pl->err);
+	secret = cred_get_secret(pl->cfg, a, pl->err);
 	if (secret == NULL)
 		return -1;
 	backoff_load(pl->cfg->state_dir, a->name, &b);

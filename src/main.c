@@ -12,6 +12,7 @@
 #include "config.h"
 #include "fetch.h"
 #include "log.h"
+#include "oauth2.h"
 #include "rebuild.h"
 #include "scheduler.h"
 #include "util.h"
@@ -23,7 +24,8 @@
 enum log_choice { LOG_AUTO, LOG_STDERR, LOG_SYSLOG };
 
 /* Long options without a short form. */
-enum { OPT_RETRY_NOW = 256, OPT_DAEMON, OPT_LOG, OPT_REBUILD, OPT_PROGRESS, OPT_NO_PROGRESS };
+enum { OPT_RETRY_NOW = 256, OPT_DAEMON, OPT_LOG, OPT_REBUILD, OPT_PROGRESS, OPT_NO_PROGRESS,
+       OPT_AUTHORIZE };
 
 struct cli {
 	const char *config_path;
@@ -36,6 +38,7 @@ struct cli {
 	enum log_choice log;
 	int progress;           /* -1: when stderr is a terminal */
 	const char *rebuild;    /* --rebuild-state ACCOUNT */
+	const char *authorize;  /* --authorize ACCOUNT */
 	char **accounts;
 	int naccounts;
 };
@@ -56,6 +59,7 @@ static void usage(FILE *out)
 	      "      --progress, --no-progress  progress line (default: when stderr is a terminal)\n"
 	      "      --log WHERE      stderr or syslog (default: syslog with --daemon, else stderr)\n"
 	      "      --rebuild-state ACCOUNT  rebuild ACCOUNT's uid store from its Maildir\n"
+	      "      --authorize ACCOUNT  run ACCOUNT's OAuth2 authorization and store its token\n"
 	      "  -v, --verbose        more detail; twice: protocol trace (secrets masked)\n"
 	      "  -q, --quiet          errors only\n"
 	      "  -V, --version        print the version and exit\n"
@@ -134,6 +138,7 @@ static int parse_opt(int ch, const char *arg, struct cli *cli)
 	case OPT_RETRY_NOW: cli->fopts.retry_now = 1; return 0;
 	case OPT_LOG: return parse_log(cli, arg);
 	case OPT_REBUILD: cli->rebuild = arg; return 0;
+	case OPT_AUTHORIZE: cli->authorize = arg; return 0;
 	case OPT_PROGRESS: cli->progress = 1; return 0;
 	case OPT_NO_PROGRESS: cli->progress = 0; return 0;
 	case 'v': cli->verbosity++; return 0;
@@ -156,6 +161,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		{ "retry-now", no_argument, NULL, OPT_RETRY_NOW },
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "rebuild-state", required_argument, NULL, OPT_REBUILD },
+		{ "authorize", required_argument, NULL, OPT_AUTHORIZE },
 		{ "progress", no_argument, NULL, OPT_PROGRESS },
 		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -263,6 +269,24 @@ static int rebuild(const struct config *cfg, const char *name)
 	return 0;
 }
 
+/* --authorize ACCOUNT: the OAuth2 flow the account's provider allows; it
+ * waits for the user, so it is never run from a poll. */
+static int authorize(const struct config *cfg, const char *name)
+{
+	const struct account *a = config_find(cfg, name);
+	struct pf_error err = { 0 };
+
+	if (a == NULL) {
+		log_error("no account '%s' in %s", name, cfg->path);
+		return EXIT_USAGE;
+	}
+	if (oauth2_authorize(cfg, a, stdout, &err) < 0) {
+		log_error("%s: %s", name, err.msg);
+		return pf_error_exit_code(err.cls);
+	}
+	return 0;
+}
+
 /* DESIGN.md section 4: a progress line when stderr is a terminal, unless
  * polls run side by side (their lines would overwrite each other) or
  * nothing but errors is wanted. */
@@ -296,8 +320,8 @@ static int run(struct config *cfg, struct cli *cli)
 	struct sched *s;
 	int code;
 
-	if (cli->rebuild != NULL) {
-		code = rebuild(cfg, cli->rebuild);
+	if (cli->rebuild != NULL || cli->authorize != NULL) {
+		code = cli->rebuild ? rebuild(cfg, cli->rebuild) : authorize(cfg, cli->authorize);
 		config_free(cfg);
 		return code;
 	}

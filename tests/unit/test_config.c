@@ -331,9 +331,9 @@ static void unknown_option__names_line_and_key(void **state)
 		     "config:4:", "unknown option 'hots' in section 'account'", NULL);
 	expect_error(fx, "jobs = 2\nlimit = 3\n", PF_ERR_CONFIG, "config:2:",
 		     "unknown option 'limit'", NULL);
-	/* the oauth2 block is not supported yet */
-	expect_error(fx, "account w {\n oauth2 {\n }\n}\n", PF_ERR_CONFIG, "config:2:",
-		     "'oauth2'", NULL);
+	/* an oauth2 block is known, but unknown keys inside it are not */
+	expect_error(fx, "account w {\n oauth2 {\n  client = \"x\"\n }\n}\n", PF_ERR_CONFIG,
+		     "config:3:", "unknown option 'client' in section 'oauth2'", NULL);
 }
 
 static void bad_enum__lists_the_choices(void **state)

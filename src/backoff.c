@@ -21,7 +21,7 @@ static int record_path(char *buf, size_t cap, const char *dir, const char *accou
 
 void backoff_load(const char *state_dir, const char *account, struct backoff *b)
 {
-	char path[PF_PATH_MAX], line[128], tag[8];
+	char path[PF_PATH_MAX], line[128], tag[8], why[8] = "auth";
 	long long after;
 	int failures;
 	FILE *f;
@@ -33,8 +33,10 @@ void backoff_load(const char *state_dir, const char *account, struct backoff *b)
 	if (f == NULL)
 		return;
 	if (fgets(line, sizeof line, f) != NULL &&
-	    sscanf(line, BACKOFF_MAGIC " %d %lld %4[0-9a-f]", &failures, &after, tag) == 3 &&
+	    sscanf(line, BACKOFF_MAGIC " %d %lld %4[0-9a-f] %5s", &failures, &after, tag,
+		   why) >= 3 &&
 	    failures >= 0 && after >= 0) {
+		b->reason = strcmp(why, "delay") == 0 ? BACKOFF_LOGIN_DELAY : BACKOFF_AUTH;
 		b->auth_failures = failures;
 		b->retry_after = (time_t)after;
 		memcpy(b->tag, tag, sizeof b->tag);
@@ -57,8 +59,9 @@ int backoff_save(const char *state_dir, const char *account, const struct backof
 			return pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot remove %s", path);
 		return 0;
 	}
-	n = snprintf(line, sizeof line, BACKOFF_MAGIC " %d %lld %s\n", b->auth_failures,
-		     (long long)b->retry_after, b->tag[0] ? b->tag : "0000");
+	n = snprintf(line, sizeof line, BACKOFF_MAGIC " %d %lld %s %s\n", b->auth_failures,
+		     (long long)b->retry_after, b->tag[0] ? b->tag : "0000",
+		     b->reason == BACKOFF_LOGIN_DELAY ? "delay" : "auth");
 	if (n < 0 || (size_t)n >= sizeof line)
 		return pf_error_set(err, PF_ERR_INTERNAL, "backoff record too long");
 	(void)unlink(tmp);
@@ -100,6 +103,7 @@ void backoff_auth_failed(struct backoff *b, time_t now)
 	int over;
 
 	b->auth_failures++;
+	b->reason = BACKOFF_AUTH;
 	if (b->auth_failures < BACKOFF_AUTH_LIMIT)
 		return;
 	for (over = BACKOFF_AUTH_LIMIT; over < b->auth_failures && wait < BACKOFF_MAX_S; over++)
@@ -107,4 +111,14 @@ void backoff_auth_failed(struct backoff *b, time_t now)
 	if (wait > BACKOFF_MAX_S)
 		wait = BACKOFF_MAX_S;
 	b->retry_after = now + (time_t)wait;
+}
+
+void backoff_login_delay(struct backoff *b, time_t now, long delay_s)
+{
+	if (delay_s <= 0)
+		delay_s = BACKOFF_LOGIN_DELAY_DEFAULT_S;
+	if (delay_s > BACKOFF_MAX_S)
+		delay_s = BACKOFF_MAX_S;
+	b->reason = BACKOFF_LOGIN_DELAY;
+	b->retry_after = now + (time_t)delay_s;
 }

@@ -19,9 +19,18 @@
 #define BACKOFF_FIRST_S (15 * 60)
 #define BACKOFF_MAX_S (6 * 3600)
 
+enum backoff_reason {
+	BACKOFF_AUTH = 0,        /* too many refused logins */
+	BACKOFF_LOGIN_DELAY = 1, /* the server's [LOGIN-DELAY] (RFC 2449) */
+};
+
+/* Wait after a [LOGIN-DELAY] refusal when CAPA announced no delay. */
+#define BACKOFF_LOGIN_DELAY_DEFAULT_S (15 * 60)
+
 struct backoff {
 	int auth_failures;  /* failed logins in a row */
 	time_t retry_after; /* 0: no wait */
+	enum backoff_reason reason; /* why retry_after is set */
 	/* 4 hex digits of SHA-256 over the account name and the secret: tells
 	 * a changed password apart (which resets the record) while revealing
 	 * almost nothing about the password to a reader of state_dir. */
@@ -42,5 +51,9 @@ void backoff_tag(const char *account, const char *secret, char tag_r[5]);
 /* Records one more failed login at now: past BACKOFF_AUTH_LIMIT the
  * account waits BACKOFF_FIRST_S, doubling per failure up to BACKOFF_MAX_S. */
 void backoff_auth_failed(struct backoff *b, time_t now);
+
+/* Records a login the server refused with [LOGIN-DELAY]: no login before
+ * delay_s seconds from now (BACKOFF_LOGIN_DELAY_DEFAULT_S when <= 0). */
+void backoff_login_delay(struct backoff *b, time_t now, long delay_s);
 
 #endif

@@ -153,6 +153,11 @@ static int backoff_blocks(struct poll *pl, struct backoff *b, const char *secret
 	if (localtime_r(&b->retry_after, &tm) == NULL ||
 	    strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm) == 0)
 		(void)snprintf(when, sizeof when, "later");
+	if (b->reason == BACKOFF_LOGIN_DELAY)
+		return pf_error_set(pl->err, PF_ERR_SERVER,
+				    "the server asked for a pause between logins ([LOGIN-DELAY]); "
+				    "next try after %s (popfetch --retry-now %s tries now)",
+				    when, pl->acct->name);
 	return pf_error_set(pl->err, PF_ERR_AUTH,
 			    "not trying to log in after %d refused logins in a row; next try "
 			    "after %s (popfetch --retry-now %s tries now)",
@@ -164,6 +169,14 @@ static int note_login(struct poll *pl, struct backoff *b, int rc)
 {
 	struct pf_error e2 = { 0 };
 
+	if (rc < 0 && pop3_last_code(pl->pop) == POP3_CODE_LOGIN_DELAY) {
+		/* RFC 2449 section 8.1.2: the minimum seconds between logins is
+		 * what CAPA announced; logging in sooner would be refused again. */
+		backoff_login_delay(b, pl->now, pop3_caps(pl->pop)->login_delay);
+		if (backoff_save(pl->cfg->state_dir, pl->acct->name, b, &e2) < 0)
+			log_warn("%s: %s", pl->acct->name, e2.msg);
+		return rc;
+	}
 	if (rc < 0 && pl->err->cls == PF_ERR_AUTH) {
 		/* The login error is what the user must see; a failed save
 		 * only costs an extra attempt next time. */

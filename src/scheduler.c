@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "fetch.h"
 #include "log.h"
 #include "scheduler.h"
@@ -423,6 +424,19 @@ static void log_reschedule(const struct slot *sl, int code, int64_t now)
 		log_verbose("%s: next poll in %.1f s", sl->name, secs);
 }
 
+/* The poll's process leaves the server's [LOGIN-DELAY] or the refused-login
+ * backoff in the account's record (wall clock): polling before it ends
+ * would only be refused again. */
+static void respect_login_backoff(struct sched *s, struct slot *sl, int64_t now)
+{
+	struct backoff b;
+	time_t wall = time(NULL);
+
+	backoff_load(s->cfg->state_dir, sl->name, &b);
+	if (b.retry_after > wall && now + (int64_t)(b.retry_after - wall) * 1000 > sl->due_ms)
+		sl->due_ms = now + (int64_t)(b.retry_after - wall) * 1000;
+}
+
 /* Records a poll's end and, in daemon mode, when the account is due next.
  * A busy lock is not the account's failure: its poll is skipped, the
  * schedule unchanged (DESIGN.md section 8). */
@@ -440,6 +454,7 @@ static void poll_ended(struct sched *s, struct slot *sl, int code, int64_t now)
 	else if (code != pf_error_exit_code(PF_ERR_LOCKED) && sl->failures < SCHED_FAILURES_MAX)
 		sl->failures++;
 	sl->due_ms = sched_next_due_ms(now, sl->interval_ms, sl->failures, next_rnd(s));
+	respect_login_backoff(s, sl, now);
 	set_state(sl, sl->failures > 0 ? SLOT_BACKING_OFF : SLOT_IDLE);
 	log_reschedule(sl, code, now);
 }

@@ -101,6 +101,25 @@ static void load__garbage__gives_no_backoff(void **state)
 	assert_int_equal(got.retry_after, 0);
 }
 
+static void login_delay__uses_the_announced_delay__and_round_trips(void **state)
+{
+	struct backoff b = { 0 }, got;
+	struct pf_error err = { 0 };
+
+	(void)state;
+	backoff_login_delay(&b, 1000, 900);
+	assert_int_equal(b.retry_after, 1900);
+	assert_int_equal(b.reason, BACKOFF_LOGIN_DELAY);
+	assert_int_equal(backoff_save(dir, "d", &b, &err), 0);
+	backoff_load(dir, "d", &got);
+	assert_int_equal(got.reason, BACKOFF_LOGIN_DELAY);
+	assert_int_equal(got.retry_after, 1900);
+	backoff_login_delay(&b, 1000, -1); /* not announced */
+	assert_int_equal(b.retry_after, 1000 + BACKOFF_LOGIN_DELAY_DEFAULT_S);
+	backoff_login_delay(&b, 0, 100000000);
+	assert_int_equal(b.retry_after, BACKOFF_MAX_S);
+}
+
 static void tag__differs_by_secret_and_account(void **state)
 {
 	char a[5], b[5], c[5], a2[5];
@@ -125,6 +144,7 @@ int main(void)
 		cmocka_unit_test(save_then_load__round_trips),
 		cmocka_unit_test(save__zero_record__removes_the_file),
 		cmocka_unit_test(load__garbage__gives_no_backoff),
+		cmocka_unit_test(login_delay__uses_the_announced_delay__and_round_trips),
 		cmocka_unit_test(tag__differs_by_secret_and_account),
 	};
 

@@ -192,9 +192,18 @@ fi
 
 say "summary ($((SECONDS - START)) s)"
 printf '%s\n' "${RESULTS[@]}"
+# One closing line for CI: the test programs run by the gcc and sanitizer builds.
+passed=0 failed=0
+for log in build/gcc/test-suite.log build/sanitizers/test-suite.log; do
+	[ -f "$log" ] || continue
+	passed=$((passed + $(awk '$1 == "#" && $2 == "PASS:" { n += $3 } END { print n + 0 }' "$log")))
+	failed=$((failed + $(awk '$1 == "#" && $2 ~ /^(FAIL|ERROR|XPASS):$/ { n += $3 } END { print n + 0 }' "$log")))
+done
+[ $FAILED = 0 ] || [ $failed -gt 0 ] || failed=1
 if [ $FAILED = 0 ]; then
 	echo "PASS: every check passed"
 else
 	echo "FAIL: see the failing steps above"
 fi
+echo "tests: $passed passed, $failed failed"
 exit $FAILED

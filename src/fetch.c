@@ -50,6 +50,7 @@ struct poll {
 	struct pf_error *err;
 	int keep;
 	int retry_now;
+	int probe;                /* fetch_test_account: no backoff record */
 	FILE *progress_out;
 	unsigned long limit;
 	uint64_t max_size;
@@ -232,14 +233,17 @@ static int connect_server(struct poll *pl)
 	secret = cred_get_secret(pl->cfg, a, pl->err);
 	if (secret == NULL)
 		return -1;
-	backoff_load(pl->cfg->state_dir, a->name, &b);
-	rc = backoff_blocks(pl, &b, secret);
+	memset(&b, 0, sizeof b);
+	if (!pl->probe)
+		backoff_load(pl->cfg->state_dir, a->name, &b);
+	rc = pl->probe ? 0 : backoff_blocks(pl, &b, secret);
 	if (rc == 0) {
 		tls_opts(a, &o);
 		rc = open_session(pl, &o);
 		if (rc == 0) {
 			rc = pop3_login(pl->pop, a->auth, a->user, secret, pl->err);
-			rc = note_login(pl, &b, rc);
+			if (!pl->probe)
+				rc = note_login(pl, &b, rc);
 		}
 	}
 	pf_free_secret(secret);
@@ -620,5 +624,31 @@ int fetch_account(const struct config *cfg, const struct account *acct,
 		rc = transact(&pl, opts->check_only);
 	poll_free(&pl);
 	res->seconds = (double)(pf_now_ms() - start) / 1000.0;
+	return rc;
+}
+
+/* A probe for popfetch --add-account: the same connect and login path as a
+ * poll, then the listing, then QUIT.  Nothing local is opened (no lock, uid
+ * store or Maildir, so a failed setup leaves no trace) and the backoff
+ * record is neither consulted nor written: the account is not configured
+ * yet, and a mistyped password during setup must not block its first
+ * poll. */
+int fetch_test_account(const struct config *cfg, const struct account *acct,
+		       unsigned long *listed_r, struct pf_error *err)
+{
+	struct fetch_result res;
+	struct poll pl = { .cfg = cfg, .acct = acct, .res = &res, .err = err, .lock_fd = -1,
+			   .probe = 1 };
+	int rc;
+
+	memset(&res, 0, sizeof res);
+	pl.now = time(NULL);
+	rc = connect_server(&pl);
+	if (rc == 0)
+		rc = pop3_listing(pl.pop, &pl.msgs, &pl.nmsgs, err);
+	if (rc == 0)
+		rc = pop3_quit(pl.pop, err);
+	*listed_r = pl.nmsgs;
+	poll_free(&pl);
 	return rc;
 }

@@ -41,4 +41,12 @@ int fetch_account(const struct config *cfg, const struct account *acct,
 		  const struct fetch_opts *opts, struct fetch_result *res,
 		  struct pf_error *err) PF_MUST_CHECK;
 
+/* Tests acct's settings without fetching: connects, logs in, reads the
+ * listing (STAT, UIDL, LIST) into *listed_r (messages on the server) and
+ * QUITs.  Creates nothing locally and keeps no backoff record (used by
+ * popfetch --add-account before it writes the account).  0, or -1 with err
+ * set as fetch_account sets it (PF_ERR_AUTH for a refused login). */
+int fetch_test_account(const struct config *cfg, const struct account *acct,
+		       unsigned long *listed_r, struct pf_error *err) PF_MUST_CHECK;
+
 #endif

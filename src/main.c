@@ -15,6 +15,7 @@
 #include "oauth2.h"
 #include "rebuild.h"
 #include "scheduler.h"
+#include "setup.h"
 #include "util.h"
 
 #define EXIT_NEW_MAIL SCHED_EXIT_NEW_MAIL
@@ -25,7 +26,11 @@ enum log_choice { LOG_AUTO, LOG_STDERR, LOG_SYSLOG };
 
 /* Long options without a short form. */
 enum { OPT_RETRY_NOW = 256, OPT_DAEMON, OPT_LOG, OPT_REBUILD, OPT_PROGRESS, OPT_NO_PROGRESS,
-       OPT_AUTHORIZE };
+       OPT_AUTHORIZE,
+       /* --add-account and its answers */
+       OPT_ADD_ACCOUNT, OPT_PROVIDER, OPT_NAME, OPT_MAILDIR, OPT_PASSWORD_STDIN,
+       OPT_PASSWORD_COMMAND, OPT_OAUTH2, OPT_CLIENT_ID, OPT_HOST, OPT_PORT, OPT_TLS,
+       OPT_TLS_CA_FILE, OPT_USER, OPT_NON_INTERACTIVE, OPT_NO_TEST };
 
 struct cli {
 	const char *config_path;
@@ -39,6 +44,11 @@ struct cli {
 	int progress;           /* -1: when stderr is a terminal */
 	const char *rebuild;    /* --rebuild-state ACCOUNT */
 	const char *authorize;  /* --authorize ACCOUNT */
+	int add_account;        /* --add-account [ADDRESS] */
+	int non_interactive;    /* --non-interactive: never ask */
+	int nsecret;            /* secret sources given (at most one) */
+	int nsetup;             /* setup answers given (they need --add-account) */
+	struct setup_opts setup;
 	char **accounts;
 	int naccounts;
 };
@@ -60,6 +70,12 @@ static void usage(FILE *out)
 	      "      --log WHERE      stderr or syslog (default: syslog with --daemon, else stderr)\n"
 	      "      --rebuild-state ACCOUNT  rebuild ACCOUNT's uid store from its Maildir\n"
 	      "      --authorize ACCOUNT  run ACCOUNT's OAuth2 authorization and store its token\n"
+	      "      --add-account [ADDRESS]  add an account: recognise the provider, ask what\n"
+	      "                       is missing, test the login, write the config.  Answers:\n"
+	      "                       --provider NAME|none --name NAME --maildir DIR -k|-K\n"
+	      "                       --password-stdin | --password-command CMD | --oauth2\n"
+	      "                       --client-id ID --host HOST --port N --tls MODE\n"
+	      "                       --tls-ca-file FILE --user USER --no-test --non-interactive\n"
 	      "  -v, --verbose        more detail; twice: protocol trace (secrets masked)\n"
 	      "  -q, --quiet          errors only\n"
 	      "  -V, --version        print the version and exit\n"
@@ -118,6 +134,43 @@ static int parse_log(struct cli *cli, const char *arg)
 	return 0;
 }
 
+/* The secret's source for --add-account: one of three. */
+static int set_secret(struct cli *cli, enum setup_secret how, const char *command)
+{
+	if (cli->nsecret++ > 0) {
+		fprintf(stderr, "popfetch: give only one of --password-stdin, --password-command "
+			"and --oauth2\n");
+		return -1;
+	}
+	cli->setup.secret = how;
+	cli->setup.password_command = command;
+	return 0;
+}
+
+/* The answers --add-account would otherwise ask for. */
+static int parse_setup_opt(int ch, const char *arg, struct cli *cli)
+{
+	struct setup_opts *o = &cli->setup;
+
+	cli->nsetup++;
+	switch (ch) {
+	case OPT_PROVIDER: o->provider = arg; return 0;
+	case OPT_NAME: o->name = arg; return 0;
+	case OPT_MAILDIR: o->maildir = arg; return 0;
+	case OPT_PASSWORD_STDIN: return set_secret(cli, SETUP_SECRET_STDIN, NULL);
+	case OPT_PASSWORD_COMMAND: return set_secret(cli, SETUP_SECRET_COMMAND, arg);
+	case OPT_OAUTH2: return set_secret(cli, SETUP_SECRET_OAUTH2, NULL);
+	case OPT_CLIENT_ID: o->client_id = arg; return 0;
+	case OPT_HOST: o->host = arg; return 0;
+	case OPT_PORT: o->port = arg; return 0;
+	case OPT_TLS: o->tls = arg; return 0;
+	case OPT_TLS_CA_FILE: o->tls_ca_file = arg; return 0;
+	case OPT_USER: o->user = arg; return 0;
+	case OPT_NO_TEST: o->no_test = 1; return 0;
+	default: usage(stderr); return -1;
+	}
+}
+
 /* One option with its argument: 0, or -1 after an error message. */
 static int parse_opt(int ch, const char *arg, struct cli *cli)
 {
@@ -143,8 +196,27 @@ static int parse_opt(int ch, const char *arg, struct cli *cli)
 	case OPT_NO_PROGRESS: cli->progress = 0; return 0;
 	case 'v': cli->verbosity++; return 0;
 	case 'q': cli->quiet = 1; return 0;
-	default: usage(stderr); return -1;
+	case OPT_ADD_ACCOUNT: cli->add_account = 1; return 0;
+	case OPT_NON_INTERACTIVE: cli->non_interactive = 1; return 0;
+	default: return parse_setup_opt(ch, arg, cli);
 	}
+}
+
+/* The --add-account answers make sense only with it, and it takes one
+ * address at most.  -1 to continue, or an exit code. */
+static int check_setup_args(const struct cli *cli)
+{
+	if (!cli->add_account && (cli->nsetup > 0 || cli->non_interactive)) {
+		fprintf(stderr, "popfetch: --provider, --name, --maildir, --password-*, --oauth2, "
+			"--client-id, --host, --port, --tls, --tls-ca-file, --user, --no-test and "
+			"--non-interactive go with --add-account\n");
+		return EXIT_USAGE;
+	}
+	if (cli->add_account && cli->naccounts > 1) {
+		fprintf(stderr, "popfetch: --add-account takes one e-mail address\n");
+		return EXIT_USAGE;
+	}
+	return -1;
 }
 
 /* Returns -1 to continue, or an exit code. */
@@ -168,6 +240,21 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "add-account", no_argument, NULL, OPT_ADD_ACCOUNT },
+		{ "provider", required_argument, NULL, OPT_PROVIDER },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "maildir", required_argument, NULL, OPT_MAILDIR },
+		{ "password-stdin", no_argument, NULL, OPT_PASSWORD_STDIN },
+		{ "password-command", required_argument, NULL, OPT_PASSWORD_COMMAND },
+		{ "oauth2", no_argument, NULL, OPT_OAUTH2 },
+		{ "client-id", required_argument, NULL, OPT_CLIENT_ID },
+		{ "host", required_argument, NULL, OPT_HOST },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "tls", required_argument, NULL, OPT_TLS },
+		{ "tls-ca-file", required_argument, NULL, OPT_TLS_CA_FILE },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "non-interactive", no_argument, NULL, OPT_NON_INTERACTIVE },
+		{ "no-test", no_argument, NULL, OPT_NO_TEST },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -188,7 +275,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 	}
 	cli->accounts = argv + optind;
 	cli->naccounts = argc - optind;
-	return -1;
+	return check_setup_args(cli);
 }
 
 static void set_log_level(const struct cli *cli)
@@ -287,6 +374,66 @@ static int authorize(const struct config *cfg, const char *name)
 	return 0;
 }
 
+/* After --add-account --oauth2: the authorization now when someone is
+ * at the terminal, else the command to run later. */
+static int after_oauth2_setup(const struct cli *cli, const char *name, FILE *tty)
+{
+	struct config *cfg = NULL;
+	struct pf_error err = { 0 };
+	int code;
+
+	if (tty == NULL) {
+		printf("Next: popfetch --authorize %s (then: popfetch %s)\n", name, name);
+		return 0;
+	}
+	if (config_load(cli->config_path, &cfg, &err) < 0) {
+		log_error("%s", err.msg);
+		return pf_error_exit_code(err.cls);
+	}
+	code = authorize(cfg, name);
+	config_free(cfg);
+	if (code == 0)
+		printf("Authorized.  Fetch with: popfetch %s\n", name);
+	return code;
+}
+
+/* --add-account [ADDRESS]: questions on the terminal (/dev/tty, so stdin
+ * stays free for --password-stdin), unless --non-interactive or there is
+ * no terminal: then every missing answer is an error naming its option. */
+static int add_account(struct cli *cli)
+{
+	struct setup_io io = { .out = stdout, .echo_fd = -1 };
+	struct pf_error err = { 0 };
+	char name[SETUP_NAME_MAX + 1], *path = NULL;
+	FILE *tty = cli->non_interactive ? NULL : fopen("/dev/tty", "r+e");
+	int oauth2 = 0, code = 0;
+
+	cli->setup.config_path = cli->config_path;
+	cli->setup.address = cli->naccounts == 1 ? cli->accounts[0] : NULL;
+	cli->setup.keep = cli->fopts.keep;
+	if (cli->setup.secret == SETUP_SECRET_STDIN)
+		io.secret_in = stdin;
+	if (tty != NULL) {
+		io.in = io.out = tty;
+		io.echo_fd = fileno(tty);
+	}
+	if (setup_add_account(&cli->setup, &io, name, &path, &oauth2, &err) < 0) {
+		log_error("%s", err.msg);
+		code = pf_error_exit_code(err.cls);
+		goto out;
+	}
+	printf("Added account %s to %s.\n", name, path);
+	if (oauth2)
+		code = after_oauth2_setup(cli, name, tty);
+	else
+		printf("Fetch with: popfetch %s\n", name);
+out:
+	free(path);
+	if (tty != NULL)
+		fclose(tty);
+	return code;
+}
+
 /* DESIGN.md section 4: a progress line when stderr is a terminal, unless
  * polls run side by side (their lines would overwrite each other) or
  * nothing but errors is wanted. */
@@ -351,6 +498,8 @@ int main(int argc, char **argv)
 		return code;
 	set_log_level(&cli);
 	set_log_target(&cli);
+	if (cli.add_account)
+		return add_account(&cli);
 	if (config_load(cli.config_path, &cfg, &err) < 0) {
 		log_error("%s", err.msg);
 		return pf_error_exit_code(err.cls);

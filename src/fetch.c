@@ -22,6 +22,7 @@
 #include "lock.h"
 #include "log.h"
 #include "maildir.h"
+#include "oauth2.h"
 #include "pop3.h"
 #include "progress.h"
 #include "rebuild.h"
@@ -220,6 +221,35 @@ static int open_session(struct poll *pl, const struct conn_tls_opts *o)
 	return 0;
 }
 
+/* A refused OAuth2 access token may have been revoked before its expiry:
+ * forget it and log in once more on the same connection with a new one.
+ * A revoked grant fails in the refresh instead, with the advice to run
+ * --authorize.  *secret is replaced.  The login's result, or -1. */
+static int login_again_oauth2(struct poll *pl, char **secret)
+{
+	const struct account *a = pl->acct;
+	struct pf_error e2 = { 0 };
+	char *fresh;
+
+	if (!a->oauth2.enabled || pl->err->cls != PF_ERR_AUTH ||
+	    pop3_last_code(pl->pop) == POP3_CODE_LOGIN_DELAY)
+		return -1;
+	log_info("%s: the server refused the OAuth2 access token; getting a new one", a->name);
+	if (oauth2_forget_access(pl->cfg, a, &e2) < 0) {
+		log_warn("%s: %s", a->name, e2.msg);
+		return -1;
+	}
+	fresh = cred_get_secret(pl->cfg, a, &e2);
+	if (fresh == NULL) {
+		*pl->err = e2;
+		return -1;
+	}
+	pf_free_secret(*secret);
+	*secret = fresh;
+	pf_error_clear(pl->err);
+	return pop3_login(pl->pop, a->auth, a->user, fresh, pl->err);
+}
+
 /* The secret is fetched first: a password_command that fails, or a
  * backoff in force, must not cost a connection to the server. */
 static int connect_server(struct poll *pl)
@@ -236,12 +266,17 @@ static int connect_server(struct poll *pl)
 	memset(&b, 0, sizeof b);
 	if (!pl->probe)
 		backoff_load(pl->cfg->state_dir, a->name, &b);
-	rc = pl->probe ? 0 : backoff_blocks(pl, &b, secret);
+	/* An OAuth2 access token changes with every refresh: the backoff
+	 * follows the client instead (--authorize starts it afresh). */
+	rc = pl->probe ? 0 : backoff_blocks(pl, &b, a->oauth2.enabled ? a->oauth2.client_id
+								     : secret);
 	if (rc == 0) {
 		tls_opts(a, &o);
 		rc = open_session(pl, &o);
 		if (rc == 0) {
 			rc = pop3_login(pl->pop, a->auth, a->user, secret, pl->err);
+			if (rc < 0)
+				rc = login_again_oauth2(pl, &secret);
 			if (!pl->probe)
 				rc = note_login(pl, &b, rc);
 		}

@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "config.h"
 #include "fetch.h"
 #include "log.h"
@@ -362,6 +363,7 @@ static int authorize(const struct config *cfg, const char *name)
 {
 	const struct account *a = config_find(cfg, name);
 	struct pf_error err = { 0 };
+	struct backoff b;
 
 	if (a == NULL) {
 		log_error("no account '%s' in %s", name, cfg->path);
@@ -371,6 +373,10 @@ static int authorize(const struct config *cfg, const char *name)
 		log_error("%s: %s", name, err.msg);
 		return pf_error_exit_code(err.cls);
 	}
+	/* Refused logins before the new authorization no longer count. */
+	memset(&b, 0, sizeof b);
+	if (backoff_save(cfg->state_dir, a->name, &b, &err) < 0)
+		log_warn("%s: %s", name, err.msg);
 	return 0;
 }
 

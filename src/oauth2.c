@@ -520,3 +520,20 @@ fail:
 	free(t);
 	return rc;
 }
+
+int oauth2_forget_access(const struct config *cfg, const struct account *acct,
+			 struct pf_error *err)
+{
+	struct oauth2_tokens *t = xcalloc(1, sizeof *t);
+	char path[PF_PATH_MAX];
+	int rc = -1;
+
+	if (oauth2_store_path(cfg, acct, path, sizeof path, err) == 0 &&
+	    oauth2_load(path, t, err) == 0) {
+		t->expires_at = 0; /* expired: the next use refreshes */
+		rc = oauth2_save(cfg, path, t, err);
+	}
+	pf_wipe(t, sizeof *t);
+	free(t);
+	return rc;
+}

@@ -36,6 +36,12 @@
 int oauth2_access_token(const struct config *cfg, const struct account *acct, char **token_r,
 			struct pf_error *err) PF_MUST_CHECK;
 
+/* Forgets acct's stored access token (keeping the refresh token), so the
+ * next oauth2_access_token() refreshes: for a token the server refused
+ * before it expired (revoked, or the password was changed).  0 or -1. */
+int oauth2_forget_access(const struct config *cfg, const struct account *acct,
+			 struct pf_error *err) PF_MUST_CHECK;
+
 /* Runs acct's authorization flow (acct->oauth2.flow), telling the user on
  * out what to open and which code to enter, and stores the tokens.  Blocks
  * until the user has answered, the device code expires, or (loopback) the

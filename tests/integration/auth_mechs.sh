@@ -3,9 +3,9 @@
 # never shows the password or an AUTH payload. Dovecot serves USER, PLAIN, LOGIN, CRAM-MD5 and APOP
 # (its {PLAIN} passwd-file scheme makes the last two possible) over implicit TLS, CRAM-MD5 once over
 # STARTTLS; ~/.netrc supplies the password when the config has none, and one readable by others is
-# refused (exit 6). XOAUTH2 and OAUTHBEARER run against the scripted server (Dovecot's oauth2 passdb
-# needs an HTTP token introspection server): the token comes from password_command, XOAUTH2 goes in
-# two steps (Outlook), and a refused token gets the RFC 7628 / Google dummy reply before the -ERR.
+# refused (exit 6). XOAUTH2 and OAUTHBEARER with a token from password_command run against the
+# scripted server here (XOAUTH2 in two steps, as Outlook wants; a refused token gets the RFC 7628 /
+# Google dummy reply before the -ERR); oauth2_dovecot.sh runs both against Dovecot's oauth2 passdb.
 . "${TESTLIB:-$(cd "$(dirname "$0")/../lib" && pwd)}/common.sh"
 t_init auth_mechs
 

@@ -230,6 +230,23 @@ static void token__unsafe_or_damaged_file_refused(void **state)
 	assert_int_equal(err.cls, PF_ERR_LOCAL);
 }
 
+static void token__forgotten_one_is_refreshed(void **state)
+{
+	(void)state;
+	struct pf_error err = { 0 };
+	char text[256], *tok = NULL;
+
+	/* Valid for 10 minutes by its expiry, but the server refused it. */
+	(void)snprintf(text, sizeof text, "popfetch-oauth2 1\nrefresh_token r1\naccess_token "
+		       "a-refused\nexpires_at %lld\n", (long long)time(NULL) + 600);
+	put_tokens(0600, text);
+	assert_int_equal(oauth2_forget_access(&cfg, &ac, &err), 0);
+	/* Now a refresh is tried (and fails: nothing listens on port 1). */
+	assert_int_equal(oauth2_access_token(&cfg, &ac, &tok, &err), -1);
+	assert_null(tok);
+	assert_int_equal(err.cls, PF_ERR_NET);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +259,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(token__none_yet_says_authorize, setup, teardown),
 		cmocka_unit_test_setup_teardown(token__valid_cached_one_is_used, setup, teardown),
 		cmocka_unit_test_setup_teardown(token__expiring_one_is_refreshed, setup, teardown),
+		cmocka_unit_test_setup_teardown(token__forgotten_one_is_refreshed, setup, teardown),
 		cmocka_unit_test_setup_teardown(token__unsafe_or_damaged_file_refused, setup, teardown),
 	};
 

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -113,12 +115,15 @@ static int wait_connected(int fd, int64_t deadline, int *errno_r)
 static int connect_one(const struct addrinfo *ai, int64_t deadline, int *errno_r)
 {
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			ai->ai_protocol);
+			ai->ai_protocol), one = 1;
 
 	if (fd < 0) {
 		*errno_r = errno;
 		return -1;
 	}
+	/* Commands are written whole (a pipelined window is one write), so
+	 * Nagle could only hold the next one back for a round trip. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 		return fd;
 	/* EINTR: the connect goes on asynchronously, as with EINPROGRESS. */
@@ -228,6 +233,23 @@ static int check_usable(const struct conn *c, struct pf_error *err)
 }
 
 /* Reads at least one more byte into buf[wpos..), which must have room. */
+/* Adds what the TLS layer has buffered already (a record read ahead), so
+ * a caller gets large chunks: one write to disk per chunk, not per
+ * record.  Errors and end of stream are left for the next read. */
+static void fill_buffered(struct conn *c)
+{
+	while (c->tls != NULL && c->wpos < sizeof c->buf && conn_tls_has_pending(c->tls)) {
+		short events = POLLIN;
+		struct pf_error ignored = { 0 };
+		ssize_t r = io_read(c, c->buf + c->wpos, sizeof c->buf - c->wpos, &events,
+				    &ignored);
+
+		if (r <= 0)
+			return;
+		c->wpos += (size_t)r;
+	}
+}
+
 static int fill(struct conn *c, int64_t deadline, const char *what, struct pf_error *err)
 {
 	for (;;) {
@@ -236,6 +258,7 @@ static int fill(struct conn *c, int64_t deadline, const char *what, struct pf_er
 
 		if (r > 0) {
 			c->wpos += (size_t)r;
+			fill_buffered(c);
 			return 0;
 		}
 		if (r == 0)

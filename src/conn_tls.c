@@ -320,6 +320,9 @@ struct conn_tls *conn_tls_new(int fd, const char *peer, const struct conn_tls_op
 		goto fail;
 	}
 	SSL_set_bio(t->ssl, bio, bio); /* t->ssl owns bio now */
+	/* One recv for several records instead of two per record (header,
+	 * then body); conn.c reads what is buffered before it polls. */
+	SSL_set_read_ahead(t->ssl, 1);
 	if (setup_verify(t, opts, err) < 0)
 		goto fail;
 	return t;
@@ -499,6 +502,11 @@ size_t conn_tls_buffered(const struct conn_tls *t)
 	int n = SSL_pending(t->ssl);
 
 	return n > 0 ? (size_t)n : 0;
+}
+
+int conn_tls_has_pending(const struct conn_tls *t)
+{
+	return SSL_has_pending(t->ssl);
 }
 
 const char *conn_tls_describe(const struct conn_tls *t)

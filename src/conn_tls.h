@@ -43,6 +43,10 @@ ssize_t conn_tls_write(struct conn_tls *t, const void *buf, size_t n, short *eve
 /* Decrypted bytes OpenSSL holds that conn has not read yet. */
 size_t conn_tls_buffered(const struct conn_tls *t);
 
+/* 1 when received bytes wait in the TLS layer (decrypted or not yet):
+ * another read returns data without touching the socket. */
+int conn_tls_has_pending(const struct conn_tls *t);
+
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384" once the handshake is done. */
 const char *conn_tls_describe(const struct conn_tls *t);
 

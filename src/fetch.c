@@ -1,7 +1,9 @@
 /* fetch.c - see fetch.h.  The durability order of DESIGN.md section 2,
  * applied one batch at a time (group commit):
  *
- *   1. RETR each message of the batch into an unnamed file, fsync it;
+ *   1. RETR each message of the batch into an unnamed file (its writeback
+ *      started at once), then fsync every file of the batch: the file
+ *      system commits its journal once for the batch, not once a message;
  *   2. record "uid -> NAME pending" for the batch, fsync the uid store;
  *   3. link every file into new/NAME, fsync new/;
  *   4. record the batch as delivered, fsync the uid store;
@@ -30,10 +32,12 @@
 #include "util.h"
 
 /* A batch ends at this many messages or this many bytes (LIST hints):
- * the unit of group commit.  Two batches are in flight at most: one being
- * read, the next already requested. */
-#define BATCH_MAX (POP3_PIPELINE_MAX / 2)
+ * the unit of group commit. */
+#define BATCH_MAX 64
 #define BATCH_BYTES (32ULL * 1024 * 1024)
+/* RETRs requested ahead of reading at most (top_up). */
+#define WINDOW_MAX POP3_PIPELINE_MAX
+#define WINDOW_BYTES (4ULL * 1024 * 1024)
 
 /* DESIGN.md section 8: a UID is forgotten 7 days after it was last seen. */
 #define FORGET_GRACE_S (7 * 24 * 3600)
@@ -42,6 +46,13 @@ struct item {
 	struct pop3_msg *msg;
 	struct maildir_file *file;
 	char name[PF_NAME_MAX + 1];
+};
+
+/* RETRs sent and not yet read: want[0..requested) are requested. */
+struct window {
+	size_t requested;
+	size_t n;
+	uint64_t bytes;
 };
 
 struct poll {
@@ -59,6 +70,7 @@ struct poll {
 	int lock_fd;
 	struct uidstore *store;
 	struct maildir *md;
+	struct window win;
 	struct pop3 *pop;
 	struct pop3_msg *msgs;
 	size_t nmsgs;
@@ -274,6 +286,7 @@ static int connect_server(struct poll *pl)
 		tls_opts(a, &o);
 		rc = open_session(pl, &o);
 		if (rc == 0) {
+			pop3_expect_listing(pl->pop); /* every caller lists next */
 			rc = pop3_login(pl->pop, a->auth, a->user, secret, pl->err);
 			if (rc < 0)
 				rc = login_again_oauth2(pl, &secret);
@@ -333,9 +346,10 @@ static size_t plan(struct poll *pl, size_t *want)
 
 /* --- one message --------------------------------------------------------- */
 
-/* Streams the current RETR into it->file, or drains it when it grows past
- * max_size.  Returns 0 when stored, 1 when drained, -1 on error. */
-static int stream_body(struct poll *pl, struct item *it)
+/* Streams the current RETR into it->file after the first held bytes of
+ * pl->buf, or drains it when it grows past max_size.  Returns 0 when
+ * stored, 1 when drained, -1 on error. */
+static int stream_body(struct poll *pl, struct item *it, size_t held)
 {
 	uint64_t cap = pl->max_size ? pl->max_size : PF_MSG_HARD_MAX;
 	uint64_t total = 0;
@@ -344,7 +358,7 @@ static int stream_body(struct poll *pl, struct item *it)
 	while (!done) {
 		size_t len;
 
-		if (pop3_retr_read(pl->pop, pl->buf, &len, &done, pl->err) < 0)
+		if (pop3_retr_read(pl->pop, pl->buf + held, &len, &done, pl->err) < 0)
 			return -1;
 		total += len;
 		progress_add(&pl->progress, 0, len, pf_now_ms());
@@ -357,29 +371,32 @@ static int stream_body(struct poll *pl, struct item *it)
 					    (unsigned long long)PF_MSG_HARD_MAX);
 		if (total > cap)
 			over = 1;
-		if (!over && len > 0 &&
-		    maildir_file_write(it->file, pl->buf, len, pl->err) < 0)
+		if (!over && held + len > 0 &&
+		    maildir_file_write(it->file, pl->buf, held + len, pl->err) < 0)
 			return -1;
+		held = 0;
 	}
 	return over;
 }
 
-/* Writes the "X-Popfetch-UIDL: ACCOUNT UID" line that lets --rebuild-state
- * recover the uid store from the Maildir.  Returns its length, or -1. */
-static int write_origin(struct poll *pl, struct item *it)
+/* Puts the "X-Popfetch-UIDL: ACCOUNT UID" line that lets --rebuild-state
+ * recover the uid store from the Maildir at the start of pl->buf, to go
+ * out with the first chunk of the body (one write for a small message).
+ * Returns its length, or -1. */
+static int origin_line(struct poll *pl, struct item *it)
 {
-	char line[PF_STORE_LINE_MAX];
 	int n;
 
 	if (it->msg->uid[0] == '\0')
 		return 0;
-	n = snprintf(line, sizeof line, REBUILD_HEADER "%s %s\n", pl->acct->name, it->msg->uid);
-	if (n < 0 || (size_t)n >= sizeof line)
+	n = snprintf(pl->buf, PF_STORE_LINE_MAX, REBUILD_HEADER "%s %s\n", pl->acct->name,
+		     it->msg->uid);
+	if (n < 0 || n >= PF_STORE_LINE_MAX)
 		return pf_error_set(pl->err, PF_ERR_INTERNAL, "origin header too long");
-	return maildir_file_write(it->file, line, (size_t)n, pl->err) < 0 ? -1 : n;
+	return n;
 }
 
-/* RETR's reply for it->msg into a synced file with its final name chosen.
+/* RETR's reply for it->msg into a file with its final name chosen.
  * Returns 0 stored, 1 skipped (refused by the server or too large), -1. */
 static int download(struct poll *pl, struct item *it)
 {
@@ -397,19 +414,17 @@ static int download(struct poll *pl, struct item *it)
 	it->file = maildir_file_new(pl->md, pl->err);
 	if (it->file == NULL)
 		return -1;
-	hlen = write_origin(pl, it);
+	hlen = origin_line(pl, it);
 	if (hlen < 0)
 		return -1;
-	r = stream_body(pl, it);
+	r = stream_body(pl, it, (size_t)hlen);
 	if (r != 0) {
 		if (r == 1)
 			log_info("%s: skipping message %lu: larger than max_size", pl->acct->name,
 				 it->msg->num);
 		return r;
 	}
-	if (maildir_file_sync(it->file, pl->err) < 0)
-		return -1;
-	pf_step("message synced");
+	maildir_file_start_sync(it->file);
 	pop3_retr_totals(pl->pop, &bytes, &lines);
 	bytes += (uint64_t)hlen;
 	lines += hlen > 0;
@@ -420,13 +435,11 @@ static int download(struct poll *pl, struct item *it)
 
 /* --- one batch ------------------------------------------------------------ */
 
-/* Steps 2 to 4 of the header comment for the n stored items. */
-static int commit_batch(struct poll *pl, struct item *items, size_t n)
+/* Steps 3 and 4 of the header comment for n synced items. */
+static int publish_batch(struct poll *pl, struct item *items, size_t n)
 {
 	size_t i;
 
-	if (n == 0)
-		return 0;
 	for (i = 0; i < n; i++)
 		if (items[i].msg->uid[0] &&
 		    uidstore_set_pending(pl->store, items[i].msg->uid, items[i].name, pl->err) < 0)
@@ -456,41 +469,74 @@ static int commit_batch(struct poll *pl, struct item *items, size_t n)
 	return 0;
 }
 
-/* How many of want[from..total) go into the next batch. */
-static size_t batch_size(const struct poll *pl, const size_t *want, size_t from, size_t total)
+/* Steps 1 (its fsyncs) to 4 for the n stored items.  The files are synced
+ * in order; when one fails, the ones before it are still delivered and the
+ * batch fails (the rest stays on the server for the next poll). */
+static int commit_batch(struct poll *pl, struct item *items, size_t n)
 {
-	uint64_t bytes = 0;
-	size_t n = 0;
+	size_t synced = 0;
 
-	while (from + n < total && n < BATCH_MAX) {
-		bytes += pl->msgs[want[from + n]].size;
-		n++;
-		if (bytes >= BATCH_BYTES)
-			break;
+	while (synced < n && maildir_file_sync(items[synced].file, pl->err) == 0) {
+		synced++;
+		pf_step("message synced");
 	}
-	return n;
+	if (synced > 0 && publish_batch(pl, items, synced) < 0)
+		return -1;
+	return synced == n ? 0 : -1;
 }
 
-static int queue_batch(struct poll *pl, const size_t *want, size_t n)
+/* The request window: RETRs are sent ahead of reading, topped up as
+ * messages arrive, so the server never waits a round trip for the next
+ * command (over a 50 ms link a batch of small messages takes less than the
+ * round trip to read).  Bounded in commands (pop3.h) and in LIST bytes,
+ * which is what a stop request must still read and throw away. */
+static int top_up(struct poll *pl, const size_t *want, size_t total)
 {
-	for (size_t i = 0; i < n; i++)
-		if (pop3_retr_queue(pl->pop, pl->msgs[want[i]].num, pl->err) < 0)
+	struct window *w = &pl->win;
+	size_t queued = 0;
+
+	/* Refill once half the window is free, not a write per message. */
+	if (stop_requested || w->requested == total || w->n > WINDOW_MAX / 2 ||
+	    w->bytes > WINDOW_BYTES / 2)
+		return 0;
+	while (w->requested < total && w->n < WINDOW_MAX && (w->n == 0 || w->bytes < WINDOW_BYTES)) {
+		const struct pop3_msg *m = &pl->msgs[want[w->requested]];
+
+		if (pop3_retr_queue(pl->pop, m->num, pl->err) < 0)
 			return -1;
-	return pop3_flush(pl->pop, pl->err);
+		w->requested++;
+		w->n++;
+		w->bytes += m->size;
+		queued++;
+	}
+	return queued > 0 ? pop3_flush(pl->pop, pl->err) : 0;
 }
 
-/* Step 1 for a queued batch: stored items go to items[0..*stored_r). */
-static int download_batch(struct poll *pl, const size_t *want, size_t n, struct item *items,
-			  size_t *stored_r)
+/* Step 1 for up to one batch from want[from], the window topped up before
+ * each message: stored items go to items[0..*stored_r), and *next_r is
+ * where the next batch starts.  A batch ends at BATCH_MAX messages or
+ * BATCH_BYTES (LIST sizes), or where requests stopped. */
+static int download_batch(struct poll *pl, const size_t *want, size_t from, size_t total,
+			  struct item *items, size_t *stored_r, size_t *next_r)
 {
-	size_t i, stored = 0;
+	size_t i = from, stored = 0;
+	uint64_t bytes = 0;
 	int r = 0;
 
-	for (i = 0; i < n && r >= 0; i++) {
+	while (r >= 0 && i < total && i - from < BATCH_MAX && bytes < BATCH_BYTES) {
 		struct item *it = &items[stored];
 
+		if (top_up(pl, want, total) < 0) {
+			r = -1;
+			break;
+		}
+		if (stop_requested)
+			break; /* the message in flight is done: stop here */
 		memset(it, 0, sizeof *it);
-		it->msg = &pl->msgs[want[i]];
+		it->msg = &pl->msgs[want[i++]];
+		bytes += it->msg->size;
+		pl->win.n--;
+		pl->win.bytes -= it->msg->size;
 		r = download(pl, it);
 		if (r == 0) {
 			stored++;
@@ -502,45 +548,70 @@ static int download_batch(struct poll *pl, const size_t *want, size_t n, struct 
 			pl->res->skipped++;
 	}
 	*stored_r = stored;
+	*next_r = i;
 	return r < 0 ? -1 : 0;
 }
 
-/* Batches in turn, with the next batch's RETRs sent before the current
- * batch's fsyncs: the server streams while the disk flushes.  Whatever was
- * stored completely is committed even when the session fails half-way. */
+/* After a stop request: the replies to RETRs already sent are read and
+ * thrown away (POP3 cannot take a command back), so the session can still
+ * DELE what was committed and QUIT.  Bounded by the window. */
+static int drain_window(struct poll *pl)
+{
+	for (; pl->win.n > 0; pl->win.n--) {
+		uint64_t total = 0;
+		size_t len;
+		int done = 0;
+
+		if (pop3_retr_begin(pl->pop, pl->err) < 0) {
+			if (pl->err->cls != PF_ERR_SERVER)
+				return -1;
+			pf_error_clear(pl->err);
+			continue;
+		}
+		while (!done) {
+			if (pop3_retr_read(pl->pop, pl->buf, &len, &done, pl->err) < 0)
+				return -1;
+			total += len;
+			if (total > PF_MSG_HARD_MAX)
+				return pf_error_set(pl->err, PF_ERR_PROTO, "a message is larger than "
+						    "%llu bytes", (unsigned long long)PF_MSG_HARD_MAX);
+		}
+	}
+	return 0;
+}
+
+/* Batches in turn over one stream of requests (top_up): the server keeps
+ * sending while a batch's files are synced and committed.  Whatever was
+ * stored completely is committed even when the session fails half-way.
+ * A stop request ends the fetch after the message in flight.
+ * QUIT is never sent with the requests: Dovecot 2.3 answers a pipelined
+ * QUIT by closing the connection before the RETR output it still buffers
+ * is sent (seen with an 877 KB message), so QUIT waits for the last
+ * message. */
 static int fetch_all(struct poll *pl, const size_t *want, size_t total)
 {
 	struct item items[BATCH_MAX];
-	size_t done = 0, n, m = 0, stored;
-	int rc, more;
+	size_t done = 0, next, stored;
+	int rc;
 
-	if (total == 0)
-		return 0;
-	n = batch_size(pl, want, 0, total);
-	if (queue_batch(pl, want, n) < 0)
-		return -1;
-	for (;;) {
-		rc = download_batch(pl, want + done, n, items, &stored);
-		more = rc == 0 && done + n < total && !stop_requested;
-		if (more) {
-			m = batch_size(pl, want, done + n, total);
-			if (queue_batch(pl, want + done + n, m) < 0)
-				rc = -1, more = 0;
-		}
+	memset(&pl->win, 0, sizeof pl->win);
+	while (done < total) {
+		rc = download_batch(pl, want, done, total, items, &stored, &next);
 		if (commit_batch(pl, items, stored) < 0)
 			rc = -1;
 		for (size_t i = 0; i < stored; i++)
 			maildir_file_free(items[i].file);
 		if (rc < 0)
 			return -1;
-		done += n;
-		if (!more)
+		if (next == done)
 			break;
-		n = m;
+		done = next;
 	}
-	if (done < total)
+	if (done < total) {
 		log_info("%s: stopping on request; %zu messages left for the next poll",
 			 pl->acct->name, total - done);
+		return drain_window(pl);
+	}
 	return 0;
 }
 
@@ -620,7 +691,11 @@ static int transact(struct poll *pl, int check_only)
 		return -1;
 	if (!check_only && (!pl->keep || pl->res->expired) && delete_delivered(pl) < 0)
 		return -1;
-	if (tidy_store(pl) < 0 || pop3_quit(pl->pop, pl->err) < 0)
+	if (tidy_store(pl) < 0)
+		return -1;
+	/* Without deletions the reply to QUIT tells nothing: no round trip. */
+	if ((pl->res->deleted == 0 ? pop3_quit_nowait(pl->pop, pl->err)
+				   : pop3_quit(pl->pop, pl->err)) < 0)
 		return -1;
 	pf_step("QUIT");
 	return rc;
@@ -651,7 +726,7 @@ int fetch_account(const struct config *cfg, const struct account *acct,
 	pl.progress_out = opts->progress;
 	pl.max_size = acct->max_size;
 	pl.now = time(NULL);
-	pl.buf = xmalloc(PF_IOBUF_SIZE + 2);
+	pl.buf = xmalloc(PF_STORE_LINE_MAX + PF_IOBUF_SIZE + 2);
 	rc = open_local(&pl);
 	if (rc == 0)
 		rc = connect_server(&pl);

@@ -34,6 +34,8 @@ struct maildir {
 	char *path;
 	int dir_fd, cur_fd, new_fd, tmp_fd;
 	int no_tmpfile;      /* the file system lacks O_TMPFILE */
+	int no_empty_path;   /* linkat(AT_EMPTY_PATH) refused: use /proc/self/fd */
+	long pid;            /* for names: the process that opened the Maildir */
 	long long cur_max_s; /* largest leading time in cur/ names; -2: not scanned */
 	char host[HOST_ESC_MAX];
 };
@@ -184,6 +186,7 @@ struct maildir *maildir_open(const char *path, struct pf_error *err)
 	md->path = clean_path(path);
 	md->dir_fd = md->cur_fd = md->new_fd = md->tmp_fd = -1;
 	md->cur_max_s = -2;
+	md->pid = (long)getpid(); /* a Maildir is opened in the poll's own process */
 	fds[0] = &md->cur_fd, fds[1] = &md->new_fd, fds[2] = &md->tmp_fd;
 	if (strlen(md->path) == 0 || strlen(md->path) >= PF_PATH_MAX) {
 		pf_error_set(err, PF_ERR_LOCAL, "Maildir path '%s' is empty or too long", path);
@@ -395,7 +398,7 @@ static int unique_base(const struct maildir *md, char *buf, size_t cap, long lon
 	clock_gettime(CLOCK_REALTIME, &ts);
 	*secs_r = (long long)ts.tv_sec;
 	n = snprintf(buf, cap, "%lld.M%ldP%ldQ%lu.%s", (long long)ts.tv_sec,
-		     ts.tv_nsec / 1000, (long)getpid(), q, md->host);
+		     ts.tv_nsec / 1000, md->pid, q, md->host);
 	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 
@@ -514,6 +517,16 @@ int maildir_file_write(struct maildir_file *f, const void *buf, size_t len,
 			      file_desc(f, desc, sizeof desc));
 }
 
+void maildir_file_start_sync(struct maildir_file *f)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+	if (!f->broken)
+		(void)sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#else
+	(void)f;
+#endif
+}
+
 int maildir_file_sync(struct maildir_file *f, struct pf_error *err)
 {
 	char desc[PF_PATH_MAX];
@@ -543,10 +556,13 @@ static int link_unnamed(struct maildir_file *f, const char *name)
 	char proc[64];
 	int n;
 
-	if (linkat(f->fd, "", f->md->new_fd, name, AT_EMPTY_PATH) == 0)
-		return 0;
-	if (errno != ENOENT && errno != EPERM)
-		return -1;
+	if (!f->md->no_empty_path) {
+		if (linkat(f->fd, "", f->md->new_fd, name, AT_EMPTY_PATH) == 0)
+			return 0;
+		if (errno != ENOENT && errno != EPERM)
+			return -1;
+		f->md->no_empty_path = 1; /* not privileged: don't ask again */
+	}
 	n = snprintf(proc, sizeof proc, "/proc/self/fd/%d", f->fd);
 	if (n < 0 || (size_t)n >= sizeof proc) {
 		errno = ENAMETOOLONG;

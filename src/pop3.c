@@ -380,7 +380,6 @@ static int stat_count(struct pop3 *p, unsigned long *count_r, struct pf_error *e
 	return 0;
 }
 
-/* UIDL and LIST, written together when the server pipelines. */
 /* UIDL and LIST replies; with PIPELINING both were sent with STAT. */
 static int read_listings(struct pop3 *p, struct listing *l, struct pf_error *err)
 {
@@ -407,17 +406,38 @@ static int read_listings(struct pop3 *p, struct listing *l, struct pf_error *err
 	return rc;
 }
 
+int pop3i_send_listing(struct pop3 *p, struct pf_error *err)
+{
+	static const char all[] = "STAT\r\nUIDL\r\nLIST\r\n";
+
+	if (!p->caps.pipelining)
+		return pop3i_send_line(p, "STAT", 0, err);
+	log_trace("C: STAT");
+	log_trace("C: UIDL");
+	log_trace("C: LIST");
+	p->commands += 3;
+	/* One write: one TLS record and one segment for the three. */
+	if (conn_write(p->conn, all, sizeof all - 1, err) < 0)
+		return pop3i_broken(p);
+	p->listing_sent = 1;
+	return 0;
+}
+
+void pop3_expect_listing(struct pop3 *p)
+{
+	p->listing_next = 1;
+}
+
 int pop3_listing(struct pop3 *p, struct pop3_msg **msgs_r, size_t *n_r, struct pf_error *err)
 {
 	struct listing l = { 0 };
 	unsigned long i;
 
-	/* One round trip for all three when the server pipelines. */
-	if (pop3i_send_line(p, "STAT", 0, err) < 0)
+	/* One round trip for all three when the server pipelines (none at
+	 * all when they went out with the login). */
+	if (!p->listing_sent && pop3i_send_listing(p, err) < 0)
 		return -1;
-	if (p->caps.pipelining &&
-	    (pop3i_send_line(p, "UIDL", 0, err) < 0 || pop3i_send_line(p, "LIST", 0, err) < 0))
-		return -1;
+	p->listing_sent = 0;
 	if (stat_count(p, &l.count, err) < 0)
 		return -1;
 	l.msgs = xcalloc(l.count ? l.count : 1, sizeof *l.msgs);
@@ -575,6 +595,18 @@ int pop3_dele_flush(struct pop3 *p, struct pf_error *err)
 			rc = pop3i_server_error(PF_ERR_SERVER, "DELE", text, err);
 	}
 	return rc;
+}
+
+int pop3_quit_nowait(struct pop3 *p, struct pf_error *err)
+{
+	if (p->state == ST_BROKEN)
+		return pf_error_set(err, PF_ERR_INTERNAL, "QUIT on a broken session");
+	if (p->count > 0)
+		return pf_error_set(err, PF_ERR_INTERNAL, "QUIT with replies outstanding");
+	if (pop3i_send_line(p, "QUIT", 0, err) < 0)
+		return pop3i_broken(p);
+	pop3i_set_state(p, ST_DONE);
+	return 0;
 }
 
 int pop3_quit(struct pop3 *p, struct pf_error *err)

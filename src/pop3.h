@@ -23,7 +23,7 @@ struct pop3;
 /* Commands in flight at most when the server announced PIPELINING: small
  * enough that their bytes always fit the socket buffers, so we can never
  * deadlock writing while the server writes to us. */
-#define POP3_PIPELINE_MAX 128
+#define POP3_PIPELINE_MAX 256
 
 /* Wraps an open connection (TLS already running, or plaintext).  Takes
  * ownership of c (freed by pop3_free). */
@@ -62,6 +62,14 @@ void pop3_set_peer(struct pop3 *p, const char *host, const char *port);
  * payload and token as "****".  0 or -1. */
 int pop3_login(struct pop3 *p, enum auth_mech mech, const char *user,
 	       const char *secret, struct pf_error *err) PF_MUST_CHECK;
+
+/* Tells the session that pop3_listing comes right after pop3_login.  When
+ * the server pipelines and the login is one step (AUTH PLAIN with its
+ * initial response, or USER and PASS), STAT, UIDL and LIST then go out
+ * with the login: one round trip less.  A refused login leaves their
+ * replies unread, so the session is then unusable (nothing retries a
+ * refused password on the same connection). */
+void pop3_expect_listing(struct pop3 *p);
 
 /* One entry of the maildrop listing. */
 struct pop3_msg {
@@ -109,6 +117,12 @@ int pop3_dele_flush(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
 
 /* QUIT: deletions take effect only if this returns 0 (RFC 1939 UPDATE). */
 int pop3_quit(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
+
+/* QUIT without waiting for the reply, for a session that deleted nothing
+ * (the reply would tell nothing): one round trip less per poll.  Every
+ * reply before it must have been read, so closing the connection next
+ * sends FIN, not RST, and the server still sees QUIT. */
+int pop3_quit_nowait(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
 
 /* Response code of the last -ERR (POP3_CODE_NONE when there was none) and
  * the LOGIN-DELAY seconds announced in CAPA (-1: unknown). */

@@ -35,23 +35,81 @@ static int login_cmd(struct pop3 *p, const char *cmd, int sensitive, struct pf_e
 	return rc;
 }
 
-static int login_user(struct pop3 *p, const char *user, const char *secret, struct pf_error *err)
+/* With pop3_expect_listing and PIPELINING: the listing right behind the
+ * last command of a one-step login. */
+static int send_listing_behind(struct pop3 *p, struct pf_error *err)
+{
+	if (!p->listing_next || !p->caps.pipelining)
+		return 0;
+	return pop3i_send_listing(p, err);
+}
+
+/* The reply to a PASS that went out without waiting for USER's. */
+static int pass_reply(struct pop3 *p, struct pf_error *err)
+{
+	const char *text;
+	int st = pop3i_read_status(p, &text, err);
+
+	if (st < 0)
+		return -1;
+	if (st != POP3_OK) {
+		pop3i_server_error(PF_ERR_AUTH, "PASS", text, err);
+		err->cls = login_error_class(p);
+		return -1;
+	}
+	return 0;
+}
+
+/* USER, PASS and the listing in one go (RFC 2449 PIPELINING). */
+static int login_user_pipelined(struct pop3 *p, const char *user, const char *pass_cmd,
+				struct pf_error *err)
 {
 	char cmd[PF_LINE_MAX];
-	int n, rc;
+	const char *text;
+	int n = snprintf(cmd, sizeof cmd, "USER %s", user), st;
 
-	n = snprintf(cmd, sizeof cmd, "USER %s", user);
+	if (n < 0 || (size_t)n >= sizeof cmd)
+		return pf_error_set(err, PF_ERR_CONFIG, "user name too long");
+	if (pop3i_send_line(p, cmd, 0, err) < 0 || pop3i_send_line(p, pass_cmd, 1, err) < 0 ||
+	    send_listing_behind(p, err) < 0)
+		return -1;
+	st = pop3i_read_status(p, &text, err);
+	if (st < 0)
+		return -1;
+	if (st != POP3_OK) {
+		/* PASS (and the listing) still have replies coming. */
+		pop3i_server_error(PF_ERR_AUTH, "USER", text, err);
+		return pop3i_broken(p);
+	}
+	return pass_reply(p, err);
+}
+
+/* USER, then PASS after USER's reply. */
+static int login_user_lockstep(struct pop3 *p, const char *user, const char *pass_cmd,
+			       struct pf_error *err)
+{
+	char cmd[PF_LINE_MAX];
+	int n = snprintf(cmd, sizeof cmd, "USER %s", user);
+
 	if (n < 0 || (size_t)n >= sizeof cmd)
 		return pf_error_set(err, PF_ERR_CONFIG, "user name too long");
 	if (pop3i_simple_cmd(p, cmd, 0, PF_ERR_AUTH, NULL, err) < 0)
 		return -1;
-	n = snprintf(cmd, sizeof cmd, "PASS %s", secret);
-	if (n < 0 || (size_t)n >= sizeof cmd) {
-		pf_wipe(cmd, sizeof cmd);
-		return pf_error_set(err, PF_ERR_CONFIG, "password too long for USER/PASS");
-	}
-	rc = login_cmd(p, cmd, 1, err);
-	pf_wipe(cmd, sizeof cmd);
+	return login_cmd(p, pass_cmd, 1, err);
+}
+
+static int login_user(struct pop3 *p, const char *user, const char *secret, struct pf_error *err)
+{
+	char pass[PF_LINE_MAX];
+	int n = snprintf(pass, sizeof pass, "PASS %s", secret), rc;
+
+	if (n < 0 || (size_t)n >= sizeof pass)
+		rc = pf_error_set(err, PF_ERR_CONFIG, "password too long for USER/PASS");
+	else if (p->listing_next && p->caps.pipelining)
+		rc = login_user_pipelined(p, user, pass, err);
+	else
+		rc = login_user_lockstep(p, user, pass, err);
+	pf_wipe(pass, sizeof pass);
 	return rc;
 }
 
@@ -180,6 +238,10 @@ static int auth_initial(struct auth *a)
 	if (n > 0 && (size_t)n + 2 <= AUTH_LINE_MAX) {
 		sent = pop3i_send_line(a->p, cmd, 2, a->err);
 		pf_wipe(cmd, sizeof cmd);
+		/* PLAIN is one step; the OAuth2 mechanisms may need a dummy
+		 * reply to an error challenge, so nothing may follow them. */
+		if (sent == 0 && a->mech == AUTH_PLAIN)
+			sent = send_listing_behind(a->p, a->err);
 		return sent < 0 ? -1 : auth_reply(a);
 	}
 	pf_wipe(cmd, sizeof cmd);
@@ -339,7 +401,13 @@ int pop3_login(struct pop3 *p, enum auth_mech mech, const char *user, const char
 		rc = login_apop(p, user, secret, err);
 	else
 		rc = login_sasl(p, mech, user, secret, err);
-	if (rc == 0)
+	p->listing_next = 0;
+	if (rc == 0) {
 		pop3i_set_state(p, ST_TRANSACTION);
+	} else if (p->listing_sent) {
+		/* Replies to the listing are still coming: out of step. */
+		p->listing_sent = 0;
+		(void)pop3i_broken(p);
+	}
 	return rc;
 }

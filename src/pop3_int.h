@@ -38,6 +38,8 @@ struct pop3 {
 	 * of them already sent. */
 	struct qcmd fifo[POP3_PIPELINE_MAX];
 	size_t head, count, written;
+	int listing_next;         /* pop3_expect_listing: the login may send it */
+	int listing_sent;         /* STAT, UIDL and LIST are out, unanswered */
 	char out[POP3_PIPELINE_MAX * QCMD_MAX];
 	size_t outlen;
 	struct decode dec;
@@ -54,6 +56,10 @@ int pop3i_broken(struct pop3 *p);
 /* Sends one command line; sensitive > 0 masks it in the trace (the number
  * of words to show: 1 "PASS ****", 2 "AUTH PLAIN ****", 3 "****"). */
 int pop3i_send_line(struct pop3 *p, const char *line, int sensitive, struct pf_error *err);
+
+/* Sends STAT, with PIPELINING also UIDL and LIST in the same write (then
+ * p->listing_sent is set).  0 or -1. */
+int pop3i_send_listing(struct pop3 *p, struct pf_error *err);
 
 /* Reads one status line: POP3_OK, POP3_ERR, POP3_CONT, or -1. */
 int pop3i_read_status(struct pop3 *p, const char **text_r, struct pf_error *err);

@@ -184,6 +184,80 @@ static void login__auto__prefers_plain(void **state)
 	assert_int_equal(server_status(&sv), 0);
 }
 
+static void login__plain_pipelines_the_listing(void **state)
+{
+	(void)state;
+	/* AUTH PLAIN, STAT, UIDL and LIST all arrive before any reply. */
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:+OK", "S:SASL PLAIN", "S:PIPELINING", "S:.", "W:4",
+		"C:AUTH PLAIN AGFsaWNlAHMzY3JldA==", "C:STAT", "C:UIDL", "C:LIST",
+		"S:+OK in", "S:+OK 1 10", "S:+OK", "S:1 u1", "S:.", "S:+OK", "S:1 10", "S:.", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct pop3_msg *m;
+	size_t n;
+	struct pop3 *p = session(&sv, script);
+
+	pop3_expect_listing(p);
+	assert_int_equal(pop3_login(p, AUTH_AUTO, "alice", "s3cret", &err), 0);
+	assert_int_equal(pop3_listing(p, &m, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(m[0].uid, "u1");
+	free(m);
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
+static void login__user_pass_pipelined_refused_is_auth_error(void **state)
+{
+	(void)state;
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:+OK", "S:USER", "S:PIPELINING", "S:.", "W:5",
+		"C:USER alice", "C:PASS wrong", "C:STAT", "C:UIDL", "C:LIST",
+		"S:+OK", "S:-ERR [AUTH] no", "S:-ERR not logged in", "S:-ERR not logged in",
+		"S:-ERR not logged in", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct pop3_msg *m = NULL;
+	size_t n;
+	struct pop3 *p = session(&sv, script);
+
+	pop3_expect_listing(p);
+	assert_int_equal(pop3_login(p, AUTH_USER, "alice", "wrong", &err), -1);
+	assert_int_equal(err.cls, PF_ERR_AUTH);
+	pf_error_clear(&err);
+	/* The listing's replies are unread: the session is out of step. */
+	assert_int_equal(pop3_listing(p, &m, &n, &err), -1);
+	assert_null(m);
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
+static void login__no_pipelining_waits_for_the_login(void **state)
+{
+	(void)state;
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:+OK", "S:SASL PLAIN", "S:.",
+		"C:AUTH PLAIN AGFsaWNlAHMzY3JldA==", "Q", "S:+OK in", "C:STAT", "S:+OK 0 0",
+		"C:UIDL", "S:+OK", "S:.", "C:LIST", "S:+OK", "S:.", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct pop3_msg *m;
+	size_t n;
+	struct pop3 *p = session(&sv, script);
+
+	pop3_expect_listing(p);
+	assert_int_equal(pop3_login(p, AUTH_AUTO, "alice", "s3cret", &err), 0);
+	assert_int_equal(pop3_listing(p, &m, &n, &err), 0);
+	assert_int_equal(n, 0);
+	free(m);
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
 static void login__long_plain__uses_continuation(void **state)
 {
 	(void)state;
@@ -772,6 +846,9 @@ int main(void)
 		cmocka_unit_test(login__user_pass__when_no_sasl),
 		cmocka_unit_test(login__auto__prefers_plain),
 		cmocka_unit_test(login__long_plain__uses_continuation),
+		cmocka_unit_test(login__plain_pipelines_the_listing),
+		cmocka_unit_test(login__user_pass_pipelined_refused_is_auth_error),
+		cmocka_unit_test(login__no_pipelining_waits_for_the_login),
 		cmocka_unit_test(login__refused__is_auth_error),
 		cmocka_unit_test(login__in_use__is_server_error),
 		cmocka_unit_test(trace__masks_password),

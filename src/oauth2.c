@@ -19,8 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
+#include "curl_load.h"
 #include "log.h"
 #include "oauth2.h"
 #include "oauth2_int.h"
@@ -51,34 +50,34 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-static void http_setup(CURL *c, const struct account *a, const char *url, const char *form,
-		       struct oauth2_http *r)
+static void http_setup(const struct curl_api *cu, CURL *c, const struct account *a,
+		       const char *url, const char *form, struct oauth2_http *r)
 {
 	long t = a->timeout > 0 ? a->timeout : PF_TIMEOUT_MAX;
 
-	(void)curl_easy_setopt(c, CURLOPT_URL, url);
-	(void)curl_easy_setopt(c, CURLOPT_POSTFIELDS, form);
-	(void)curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(form));
-	(void)curl_easy_setopt(c, CURLOPT_TIMEOUT, t);
-	(void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	(void)cu->easy_setopt(c, CURLOPT_URL, url);
+	(void)cu->easy_setopt(c, CURLOPT_POSTFIELDS, form);
+	(void)cu->easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(form));
+	(void)cu->easy_setopt(c, CURLOPT_TIMEOUT, t);
+	(void)cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	/* Tokens travel over verified TLS only (RFC 6749 section 3.2), never
 	 * to a redirect target. */
 #if LIBCURL_VERSION_NUM >= 0x075500
-	(void)curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+	(void)cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
 #else
-	(void)curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS);
+	(void)cu->easy_setopt(c, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS);
 #endif
-	(void)curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	(void)curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	(void)cu->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	(void)cu->easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	if (a->oauth2.tls_ca_file != NULL)
-		(void)curl_easy_setopt(c, CURLOPT_CAINFO, a->oauth2.tls_ca_file);
-	(void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	(void)curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	(void)curl_easy_setopt(c, CURLOPT_USERAGENT, "popfetch");
+		(void)cu->easy_setopt(c, CURLOPT_CAINFO, a->oauth2.tls_ca_file);
+	(void)cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	(void)cu->easy_setopt(c, CURLOPT_WRITEDATA, r);
+	(void)cu->easy_setopt(c, CURLOPT_USERAGENT, "popfetch");
 }
 
-static int curl_fail(const struct account *a, const char *url, CURLcode rc,
-		     const struct oauth2_http *r, struct pf_error *err)
+static int curl_fail(const struct curl_api *cu, const struct account *a, const char *url,
+		     CURLcode rc, const struct oauth2_http *r, struct pf_error *err)
 {
 	enum pf_errclass cls = PF_ERR_NET;
 
@@ -89,35 +88,39 @@ static int curl_fail(const struct account *a, const char *url, CURLcode rc,
 	    rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM)
 		cls = PF_ERR_TLS;
 	return pf_error_set(err, cls, "account '%s': OAuth2 request to %s failed: %s", a->name,
-			    url, curl_easy_strerror(rc));
+			    url, cu->easy_strerror(rc));
 }
 
 int oauth2_http_post(const struct account *a, const char *url, const char *form,
 		     struct oauth2_http *r, struct pf_error *err)
 {
+	const struct curl_api *cu = curl_api_get(err);
 	struct curl_slist *hdr = NULL;
-	CURL *c = curl_easy_init();
+	CURL *c;
 	CURLcode rc;
 	int ret = -1;
 
 	memset(r, 0, sizeof *r);
+	if (cu == NULL)
+		return -1;
+	c = cu->easy_init();
 	if (c == NULL)
 		return pf_error_set(err, PF_ERR_INTERNAL, "cannot set up libcurl");
-	hdr = curl_slist_append(NULL, "Accept: application/json");
-	http_setup(c, a, url, form, r);
-	(void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	hdr = cu->slist_append(NULL, "Accept: application/json");
+	http_setup(cu, c, a, url, form, r);
+	(void)cu->easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	log_verbose("%s: OAuth2 POST %s", a->name, url);
-	rc = curl_easy_perform(c);
+	rc = cu->easy_perform(c);
 	if (rc != CURLE_OK) {
-		curl_fail(a, url, rc, r, err);
+		curl_fail(cu, a, url, rc, r, err);
 		goto fail;
 	}
-	(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	(void)cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 	log_verbose("%s: OAuth2 answer: HTTP %ld, %zu bytes", a->name, r->status, r->len);
 	ret = 0;
 fail:
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
+	cu->slist_free_all(hdr);
+	cu->easy_cleanup(c);
 	return ret;
 }
 

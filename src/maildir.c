@@ -36,7 +36,7 @@ struct maildir {
 	int no_tmpfile;      /* the file system lacks O_TMPFILE */
 	int no_empty_path;   /* linkat(AT_EMPTY_PATH) refused: use /proc/self/fd */
 	long pid;            /* for names: the process that opened the Maildir */
-	long long cur_max_s; /* largest leading time in cur/ names; -2: not scanned */
+	long long seen_max_s; /* largest leading time in new/ and cur/ names; -2: not scanned */
 	char host[HOST_ESC_MAX];
 };
 
@@ -185,7 +185,7 @@ struct maildir *maildir_open(const char *path, struct pf_error *err)
 
 	md->path = clean_path(path);
 	md->dir_fd = md->cur_fd = md->new_fd = md->tmp_fd = -1;
-	md->cur_max_s = -2;
+	md->seen_max_s = -2;
 	md->pid = (long)getpid(); /* a Maildir is opened in the poll's own process */
 	fds[0] = &md->cur_fd, fds[1] = &md->new_fd, fds[2] = &md->tmp_fd;
 	if (strlen(md->path) == 0 || strlen(md->path) >= PF_PATH_MAX) {
@@ -365,26 +365,40 @@ int maildir_has(struct maildir *md, const char *name, struct pf_error *err)
 /* The largest leading time (seconds) among cur/ names: a name we make
  * later than that cannot match any of them with flags added, so the
  * costly scan of cur/ is needed only when the clock is behind. */
-static int scan_cur_max(struct maildir *md, struct pf_error *err)
+static int scan_max(struct maildir *md, int dirfd, const char *sub, long long *max,
+		    struct pf_error *err)
 {
-	DIR *d = open_scan(md->cur_fd);
+	DIR *d = open_scan(dirfd);
 	struct dirent *de;
-	long long max = -1;
 
 	if (d == NULL)
-		return pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot read %s/cur: opendir",
-				      md->path);
+		return pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot read %s/%s: opendir",
+				      md->path, sub);
 	while ((de = readdir(d)) != NULL) {
 		long long v = 0;
 		int digits = 0;
 
 		for (const char *p = de->d_name; *p >= '0' && *p <= '9' && digits < 18; p++)
 			v = v * 10 + (*p - '0'), digits++;
-		if (digits > 0 && v > max)
-			max = v;
+		if (digits > 0 && v > *max)
+			*max = v;
 	}
 	closedir(d);
-	md->cur_max_s = max;
+	return 0;
+}
+
+/* The largest leading time of the names in new/ and cur/, once per poll:
+ * a name made later with a larger time cannot be taken, so it needs no
+ * check (three stats a message saved); only a clock that went back needs
+ * them, and then the scan of cur/ for flagged names too. */
+static int scan_seen_max(struct maildir *md, struct pf_error *err)
+{
+	long long max = -1;
+
+	if (scan_max(md, md->new_fd, "new", &max, err) < 0 ||
+	    scan_max(md, md->cur_fd, "cur", &max, err) < 0)
+		return -1;
+	md->seen_max_s = max;
 	return 0;
 }
 
@@ -408,7 +422,7 @@ int maildir_make_name(struct maildir *md, uint64_t size, uint64_t wsize,
 	char base[PF_NAME_MAX + 1];
 	long long secs;
 
-	if (md->cur_max_s == -2 && scan_cur_max(md, err) < 0)
+	if (md->seen_max_s == -2 && scan_seen_max(md, err) < 0)
 		return -1;
 	for (int i = 0; i < NAME_TRIES; i++) {
 		int n, r;
@@ -419,7 +433,7 @@ int maildir_make_name(struct maildir *md, uint64_t size, uint64_t wsize,
 			     (unsigned long long)wsize);
 		if (n < 0 || (size_t)n >= cap || (size_t)n > PF_NAME_MAX)
 			break;
-		r = name_present(md, name_r, secs <= md->cur_max_s, err);
+		r = secs > md->seen_max_s ? 0 : name_present(md, name_r, 1, err);
 		if (r < 0)
 			return -1;
 		if (r == 0)

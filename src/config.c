@@ -797,7 +797,9 @@ static int load_accounts_d(struct config *c, struct pf_error *err)
 	}
 	if (list_conf(d, dir, &names, &n, err) < 0)
 		goto fail;
-	qsort(names, n, sizeof *names, cmp_names);
+	/* names is NULL for an empty accounts.d/, and qsort(NULL, 0) undefined. */
+	if (n > 1)
+		qsort(names, n, sizeof *names, cmp_names);
 	for (size_t i = 0; i < n; i++) {
 		char *path = config_join_path(dir, names[i]);
 		int r = path != NULL ? load_file(c, path, 0, err)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "backoff.h"
@@ -32,8 +33,12 @@
 #include "util.h"
 
 /* A batch ends at this many messages or this many bytes (LIST hints):
- * the unit of group commit. */
-#define BATCH_MAX 64
+ * the unit of group commit.  Each message of a batch holds a file open
+ * until the commit, so a low descriptor limit makes batches smaller
+ * (batch_limit).  20,000 small messages: 256 a batch took 5.0-5.1 s, 64
+ * a batch 6.2-8.1 s (three interleaved runs each). */
+#define BATCH_MAX 256
+#define BATCH_MIN 16
 #define BATCH_BYTES (32ULL * 1024 * 1024)
 /* RETRs requested ahead of reading at most (top_up). */
 #define WINDOW_MAX POP3_PIPELINE_MAX
@@ -71,6 +76,7 @@ struct poll {
 	struct uidstore *store;
 	struct maildir *md;
 	struct window win;
+	size_t batch_max;         /* messages a batch (batch_limit) */
 	struct pop3 *pop;
 	struct pop3_msg *msgs;
 	size_t nmsgs;
@@ -485,6 +491,22 @@ static int commit_batch(struct poll *pl, struct item *items, size_t n)
 	return synced == n ? 0 : -1;
 }
 
+/* BATCH_MAX, or what a quarter of the soft descriptor limit allows (the
+ * rest is for the connection, the store, the Maildir and libraries):
+ * macOS and some BSDs start processes with 256. */
+static size_t batch_limit(void)
+{
+	struct rlimit rl;
+	rlim_t quarter;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return BATCH_MAX;
+	quarter = rl.rlim_cur / 4;
+	if (quarter >= BATCH_MAX)
+		return BATCH_MAX;
+	return quarter > BATCH_MIN ? (size_t)quarter : BATCH_MIN;
+}
+
 /* The request window: RETRs are sent ahead of reading, topped up as
  * messages arrive, so the server never waits a round trip for the next
  * command (over a 50 ms link a batch of small messages takes less than the
@@ -514,7 +536,7 @@ static int top_up(struct poll *pl, const size_t *want, size_t total)
 
 /* Step 1 for up to one batch from want[from], the window topped up before
  * each message: stored items go to items[0..*stored_r), and *next_r is
- * where the next batch starts.  A batch ends at BATCH_MAX messages or
+ * where the next batch starts.  A batch ends at pl->batch_max messages or
  * BATCH_BYTES (LIST sizes), or where requests stopped. */
 static int download_batch(struct poll *pl, const size_t *want, size_t from, size_t total,
 			  struct item *items, size_t *stored_r, size_t *next_r)
@@ -523,7 +545,7 @@ static int download_batch(struct poll *pl, const size_t *want, size_t from, size
 	uint64_t bytes = 0;
 	int r = 0;
 
-	while (r >= 0 && i < total && i - from < BATCH_MAX && bytes < BATCH_BYTES) {
+	while (r >= 0 && i < total && i - from < pl->batch_max && bytes < BATCH_BYTES) {
 		struct item *it = &items[stored];
 
 		if (top_up(pl, want, total) < 0) {
@@ -595,6 +617,7 @@ static int fetch_all(struct poll *pl, const size_t *want, size_t total)
 	int rc;
 
 	memset(&pl->win, 0, sizeof pl->win);
+	pl->batch_max = batch_limit();
 	while (done < total) {
 		rc = download_batch(pl, want, done, total, items, &stored, &next);
 		if (commit_batch(pl, items, stored) < 0)

@@ -56,7 +56,8 @@ int oauth2_authorize(const struct config *cfg, const struct account *acct, FILE 
  * NUL-terminated): strings unescaped (\uXXXX as UTF-8), numbers, true,
  * false and null as written.  Nested values are skipped (depth <= 8).
  * Returns 1 when found, 0 when absent, -1 when the text is not one JSON
- * object, the value is an object or array, or it does not fit in cap. */
+ * object, the value is an object or array, holds \u0000, or does not fit
+ * in cap.  A key holding \u0000 matches nothing. */
 int oauth2_json_get(const char *json, size_t len, const char *key, char *out, size_t cap);
 
 /* RFC 7636 section 4.2, S256: BASE64URL(SHA256(verifier)) without padding

@@ -79,6 +79,13 @@ static int unicode(struct jp *j, char *out, size_t cap, size_t *n, int *fit)
 	}
 	if (u >= 0xD800 && u <= 0xDFFF)
 		u = 0xFFFD;
+	if (u == 0) {
+		/* U+0000 would cut the C string short: a key holding it never
+		 * matches ("access_token\u0000x" is not "access_token"), a
+		 * value holding it is refused (found by fuzz_oauth2_json). */
+		*fit = 0;
+		return 0;
+	}
 	if (u < 0x80) {
 		put(out, cap, n, (unsigned char)u, fit);
 	} else if (u < 0x800) {

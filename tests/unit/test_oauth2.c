@@ -95,6 +95,9 @@ static void json__refuses_malformed_and_too_long(void **state)
 	assert_int_equal(oauth2_json_get("{\"e\":\"v\"}XXXX", 9, "e", out, sizeof out), 1);
 	assert_string_equal(out, "v");
 	assert_int_equal(oauth2_json_get("{\"e\":\"v\"}", 8, "e", out, sizeof out), -1);
+	/* U+0000 would cut the string: refused in a value, no match in a key */
+	assert_int_equal(get("{\"error\":\"a\\u0000b\"}", "error", out, sizeof out), -1);
+	assert_int_equal(get("{\"error\\u0000x\":\"v\"}", "error", out, sizeof out), 0);
 }
 
 /* Every prefix of a valid answer is refused (a truncated HTTP body). */

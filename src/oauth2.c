@@ -376,17 +376,6 @@ fail:
 	return rc;
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 static int write_tmp(const char *tmp, const struct oauth2_tokens *t, struct pf_error *err)
 {
 	char *text = xmalloc(PF_OAUTH2_FILE_MAX);
@@ -434,7 +423,7 @@ int oauth2_save(const struct config *cfg, const char *path, const struct oauth2_
 		(void)unlink(tmp);
 		return pf_error_errno(err, PF_ERR_LOCAL, e, "cannot rename %s to %s", tmp, path);
 	}
-	if (fsync_dir(cfg->state_dir) < 0)
+	if (pf_fsync_dir(cfg->state_dir) < 0)
 		return pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot fsync %s", cfg->state_dir);
 	return 0;
 }

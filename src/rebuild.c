@@ -51,13 +51,8 @@ static int add_message(const char *name, const char *line, void *ctx)
 
 static int sync_dir(const char *dir, struct pf_error *err)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = fd < 0 ? -1 : fsync(fd);
-	int e = errno;
-
-	if (fd >= 0)
-		close(fd);
-	return rc < 0 ? pf_error_errno(err, PF_ERR_LOCAL, e, "cannot fsync %s", dir) : 0;
+	return pf_fsync_dir(dir) < 0 ? pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot fsync %s",
+						     dir) : 0;
 }
 
 /* Puts the new store in place: ACCOUNT.uids becomes ACCOUNT.uids.bak (a

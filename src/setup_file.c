@@ -161,12 +161,10 @@ fail:
 static int fsync_dir(const char *path, struct pf_error *err)
 {
 	char *dir = dir_of(path);
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+	int rc = 0;
 
-	if (fd < 0 || fsync(fd) < 0)
+	if (pf_fsync_dir(dir) < 0)
 		rc = pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot sync folder %s", dir);
-	if (fd >= 0)
-		close(fd);
 	free(dir);
 	return rc;
 }

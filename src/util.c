@@ -1,5 +1,6 @@
 /* util.c - see util.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,4 +145,17 @@ int pf_mkdirs(const char *path, unsigned mode)
 		buf[i] = i < len ? '/' : '\0';
 	}
 	return 0;
+}
+
+int pf_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc, e;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
 }

@@ -36,4 +36,8 @@ int pf_write_all(int fd, const void *buf, size_t len);
  * set (ENOTDIR when a file is in the way). */
 int pf_mkdirs(const char *path, unsigned mode);
 
+/* fsync()s the directory dir, so entries created or renamed in it are
+ * durable.  0, or -1 with errno set. */
+int pf_fsync_dir(const char *dir);
+
 #endif

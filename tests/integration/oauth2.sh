@@ -67,15 +67,6 @@ authorize_wait() {   # NAME WANT-RC
 	[ "$rc" = "$2" ] || { cat "$T/$1.authorize.out" >&2; t_fail "--authorize $1 exited $rc, expected $2"; }
 }
 
-wait_for() {   # FILE REGEX: waits until FILE has a line matching REGEX, prints the match
-	local i
-	for ((i = 0; i < 200; i++)); do
-		grep -Eo -- "$2" "$1" 2>/dev/null | head -n 1 && return 0
-		sleep 0.05
-	done
-	t_fail "timed out waiting for /$2/ in $1"
-}
-
 token_file_ok() {   # NAME: the token file exists with mode 0600
 	local f=$T/state/$1.oauth2
 	[ -f "$f" ] || t_fail "$1: no token file $f"
@@ -124,7 +115,7 @@ refreshes() { grep -c 'grant=refresh_token -> 200' "$T/oauth.log" || true; }
 # --- device flow: popfetch prints the URI and code, we approve after its first poll
 conf dev "$DEVICE_KEYS"
 authorize_bg dev
-CODE=$(wait_for "$T/dev.authorize.out" 'PF[0-9]+-TEST')
+CODE=$(t_wait_match "$T/dev.authorize.out" 'PF[0-9]+-TEST')
 grep -qF "$BASE/device/verify" "$T/dev.authorize.out" || t_fail "dev: no verification URI printed"
 sleep 1.5
 ocurl "$BASE/device/verify?user_code=$CODE&action=approve" >/dev/null
@@ -174,7 +165,7 @@ chmod 0600 "$T/state/dev.oauth2"
 # --- device flow denied
 conf deny "$DEVICE_KEYS"
 authorize_bg deny
-CODE=$(wait_for "$T/deny.authorize.out" 'PF[0-9]+-TEST')
+CODE=$(t_wait_match "$T/deny.authorize.out" 'PF[0-9]+-TEST')
 ocurl "$BASE/device/verify?user_code=$CODE&action=deny" >/dev/null
 authorize_wait deny 3
 pf_expect_err 'denied' deny
@@ -183,7 +174,7 @@ pf_expect_err 'denied' deny
 # --- loopback flow: we are the browser
 conf loop "$LOOP_KEYS"
 authorize_bg loop
-URL=$(wait_for "$T/loop.authorize.out" "$BASE/authorize\\?[^ ]+")
+URL=$(t_wait_match "$T/loop.authorize.out" "$BASE/authorize\\?[^ ]+")
 case $URL in
 *code_challenge_method=S256*state=*) ;;
 *) t_fail "loop: the authorization URL lacks PKCE or state: $URL";;

@@ -71,21 +71,12 @@ EOF
 	)
 }
 
-wait_for() {   # FILE REGEX: waits until FILE has a line matching REGEX, prints the match
-	local i
-	for ((i = 0; i < 200; i++)); do
-		grep -Eo -- "$2" "$1" 2>/dev/null | head -n 1 && return 0
-		sleep 0.05
-	done
-	t_fail "timed out waiting for /$2/ in $1"
-}
-
 authorize() {   # NAME RUN: `popfetch --authorize NAME`, device flow; we approve the code it prints
 	local name=$1 run=$2 code pid rc=0
 	t_bg timeout -k 5 "$PF_TIMEOUT" "$POPFETCH" -vv -f "$T/$name.conf" --authorize "$name" \
 		>"$T/$run.out" 2>"$T/$run.err"
 	pid=$T_BG_PID
-	code=$(wait_for "$T/$run.out" 'PF[0-9]+-TEST')
+	code=$(t_wait_match "$T/$run.out" 'PF[0-9]+-TEST')
 	grep -qF "$BASE/device/verify" "$T/$run.out" || t_fail "$run: no verification URI printed"
 	ohttp "$BASE/device/verify?user_code=$code&action=approve" >/dev/null
 	wait "$pid" || rc=$?
@@ -199,7 +190,7 @@ ohttp "$BASE/introspect" "token=$EXPIRED" | grep -q '"active": false' ||
 	t_fail "xo-expired: the 1-second token is still active after 10 s"
 ohttp "$BASE/control/revoke" >/dev/null
 introspections=$(count "$T/oauth.log" 'introspect ->')
-wait_for "$LAB_LOG" 'Disconnected: .*auth failed' >/dev/null   # xo-revoked's session is logged
+t_wait_match "$LAB_LOG" 'Disconnected: .*auth failed' >/dev/null   # xo-revoked's session is logged
 lines=$(wc -l <"$LAB_LOG")
 pf_run xo-expired -vv -f "$T/xo.conf"
 pf_expect_rc 3 "an expired access token whose refresh token was revoked"

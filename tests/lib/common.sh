@@ -123,6 +123,15 @@ PY
 	t_fail "no free loopback port found in 20000-60000"
 }
 
+t_wait_match() {   # FILE REGEX: waits (10 s) until FILE has a line matching REGEX, prints the match
+	local i
+	for ((i = 0; i < 200; i++)); do
+		grep -Eo -- "$2" "$1" 2>/dev/null | head -n 1 && return 0
+		sleep 0.05
+	done
+	t_fail "timed out waiting for /$2/ in $1"
+}
+
 t_wait_file() {   # FILE [SECONDS]: waits until FILE is non-empty (ready files of helpers)
 	local i
 	for ((i = 0; i < ${2:-10} * 20; i++)); do

@@ -801,7 +801,7 @@ static int load_accounts_d(struct config *c, struct pf_error *err)
 	if (n > 1)
 		qsort(names, n, sizeof *names, cmp_names);
 	for (size_t i = 0; i < n; i++) {
-		char *path = config_join_path(dir, names[i]);
+		char *path = pf_join_path(dir, names[i]);
 		int r = path != NULL ? load_file(c, path, 0, err)
 				     : pf_error_set(err, PF_ERR_CONFIG, "path too long in %s", dir);
 

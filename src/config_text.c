@@ -27,17 +27,6 @@ static const char *config_home_dir(void)
 	return pw != NULL && pw->pw_dir != NULL && pw->pw_dir[0] != '\0' ? pw->pw_dir : NULL;
 }
 
-/* "a" + "/" + "b" in a new string, or NULL when longer than PF_PATH_MAX. */
-char *config_join_path(const char *a, const char *b)
-{
-	char buf[PF_PATH_MAX];
-	int n = snprintf(buf, sizeof buf, "%s/%s", a, b);
-
-	if (n < 0 || (size_t)n >= sizeof buf)
-		return NULL;
-	return xstrdup(buf);
-}
-
 /* $XDG_x_HOME/popfetch[/leaf], else ~/fallback/popfetch[/leaf].  The XDG
  * Base Directory spec says a relative XDG_*_HOME is invalid: ignore it. */
 char *config_xdg_path(const char *var, const char *fallback, const char *leaf)

@@ -15,9 +15,6 @@ enum expand_rc { EXP_OK, EXP_UNSET, EXP_SYNTAX, EXP_TOO_LONG, EXP_NO_HOME };
  * 0, or -1 when it does not fit. */
 int config_append(char *out, size_t cap, size_t *n, const char *s, size_t len);
 
-/* "a/b" in a new string, or NULL when longer than PF_PATH_MAX. */
-char *config_join_path(const char *a, const char *b);
-
 /* $XDG_x_HOME/popfetch[/leaf], else ~/fallback/popfetch[/leaf], in a new
  * string; NULL when neither is known. */
 char *config_xdg_path(const char *var, const char *fallback, const char *leaf);

@@ -15,14 +15,6 @@
 #include "setup_int.h"
 #include "util.h"
 
-static char *join(const char *a, const char *b)
-{
-	char buf[PF_PATH_MAX];
-	int n = snprintf(buf, sizeof buf, "%s/%s", a, b);
-
-	return n < 0 || (size_t)n >= sizeof buf ? NULL : xstrdup(buf);
-}
-
 static char *dir_of(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -87,7 +79,7 @@ static int read_old(struct target *tg, struct pf_error *err)
  * config, whose current text is kept to be extended (and restored). */
 int setup_target_file(struct target *tg, const char *name, struct pf_error *err)
 {
-	char *dir = join(tg->dir, "accounts.d"), conf[SETUP_NAME_MAX + 8];
+	char *dir = pf_join_path(tg->dir, "accounts.d"), conf[SETUP_NAME_MAX + 8];
 	struct stat st;
 	int n = snprintf(conf, sizeof conf, "%s.conf", name);
 
@@ -96,7 +88,7 @@ int setup_target_file(struct target *tg, const char *name, struct pf_error *err)
 		return pf_error_set(err, PF_ERR_CONFIG, "config path too long: %s", tg->main);
 	}
 	if (access(tg->main, F_OK) == 0 && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
-		tg->file = join(dir, conf);
+		tg->file = pf_join_path(dir, conf);
 		free(dir);
 		if (tg->file == NULL)
 			return pf_error_set(err, PF_ERR_CONFIG, "config path too long: %s", tg->main);
@@ -133,7 +125,7 @@ static int write_text(int fd, const struct target *tg, const char *section)
  * fsynced before anyone renames it. */
 int setup_write_temp(struct target *tg, const char *section, struct pf_error *err)
 {
-	char *dir = dir_of(tg->file), *tmpl = join(dir, ".popfetch-new.XXXXXX");
+	char *dir = dir_of(tg->file), *tmpl = pf_join_path(dir, ".popfetch-new.XXXXXX");
 	int fd, rc = -1;
 
 	free(dir);

@@ -159,3 +159,13 @@ int pf_fsync_dir(const char *dir)
 	errno = e;
 	return rc;
 }
+
+char *pf_join_path(const char *a, const char *b)
+{
+	char buf[PF_PATH_MAX];
+	int n = snprintf(buf, sizeof buf, "%s/%s", a, b);
+
+	if (n < 0 || (size_t)n >= sizeof buf)
+		return NULL;
+	return xstrdup(buf);
+}

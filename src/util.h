@@ -36,6 +36,9 @@ int pf_write_all(int fd, const void *buf, size_t len);
  * set (ENOTDIR when a file is in the way). */
 int pf_mkdirs(const char *path, unsigned mode);
 
+/* "a/b" in a new string, or NULL when longer than PF_PATH_MAX. */
+char *pf_join_path(const char *a, const char *b);
+
 /* fsync()s the directory dir, so entries created or renamed in it are
  * durable.  0, or -1 with errno set. */
 int pf_fsync_dir(const char *dir);

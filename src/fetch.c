@@ -228,7 +228,7 @@ static int open_session(struct poll *pl, const struct conn_tls_opts *o)
 	}
 	pl->pop = pop3_new(c);
 	pop3_set_peer(pl->pop, a->host, a->port); /* for OAUTHBEARER's host= and port= */
-	if (pop3_greeting(pl->pop, pl->err) < 0 || pop3_capa(pl->pop, pl->err) < 0)
+	if (pop3_open(pl->pop, pl->err) < 0)
 		return -1;
 	if (a->tls == TLS_STARTTLS &&
 	    (pop3_stls(pl->pop, o, pl->err) < 0 || pop3_capa(pl->pop, pl->err) < 0))

@@ -211,14 +211,12 @@ static int capa_line(const char *line, void *ctx, struct pf_error *err)
 	return 0;
 }
 
-int pop3_capa(struct pop3 *p, struct pf_error *err)
+static int capa_reply(struct pop3 *p, struct pf_error *err)
 {
 	const char *text;
 	int st;
 
 	pop3_capa_init(&p->caps);
-	if (pop3i_send_line(p, "CAPA", 0, err) < 0)
-		return -1;
 	st = pop3i_read_status(p, &text, err);
 	if (st < 0)
 		return -1;
@@ -227,6 +225,24 @@ int pop3_capa(struct pop3 *p, struct pf_error *err)
 	p->caps.have_capa = 1;
 	/* CAPA lists a few dozen lines at most; 1000 bounds a hostile one. */
 	return read_multiline(p, 1000, capa_line, &p->caps, err);
+}
+
+int pop3_capa(struct pop3 *p, struct pf_error *err)
+{
+	if (pop3i_send_line(p, "CAPA", 0, err) < 0)
+		return -1;
+	return capa_reply(p, err);
+}
+
+/* Saves a round trip on every connection; a server that rejects us in
+ * its greeting still has its reason read and reported first. */
+int pop3_open(struct pop3 *p, struct pf_error *err)
+{
+	if (pop3i_send_line(p, "CAPA", 0, err) < 0)
+		return -1;
+	if (pop3_greeting(p, err) < 0)
+		return -1;
+	return capa_reply(p, err);
 }
 
 int pop3_stls(struct pop3 *p, const struct conn_tls_opts *opts, struct pf_error *err)

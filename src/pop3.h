@@ -20,10 +20,12 @@
 
 struct pop3;
 
-/* Commands in flight at most when the server announced PIPELINING: small
- * enough that their bytes always fit the socket buffers, so we can never
- * deadlock writing while the server writes to us. */
-#define POP3_PIPELINE_MAX 256
+/* Commands in flight at most when the server announced PIPELINING: enough
+ * that a 50 ms link never waits for a refill of small messages, and small
+ * enough (at most 17 KB of "RETR n") that the commands always fit the
+ * server's socket receive buffer, so we can never deadlock writing while
+ * the server writes to us. */
+#define POP3_PIPELINE_MAX 1024
 
 /* Wraps an open connection (TLS already running, or plaintext).  Takes
  * ownership of c (freed by pop3_free). */
@@ -32,6 +34,12 @@ void pop3_free(struct pop3 *p);
 
 /* Reads the greeting.  0 or -1. */
 int pop3_greeting(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
+
+/* The greeting and CAPA in one round trip: CAPA is written before the
+ * greeting is read (it asks nothing of the server's state and sends no
+ * secret), then both replies are read in order.  0 or -1, as the two
+ * calls in turn. */
+int pop3_open(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
 
 /* Asks CAPA; a server without CAPA (-ERR) leaves every capability unset,
  * which is not an error.  0 or -1. */

@@ -151,6 +151,50 @@ static struct pop3 *session(struct server *sv, const char *const *script)
 	return p;
 }
 
+/* The server here answers nothing until it has CAPA: a client that waited
+ * for the greeting first would hang until the alarm. */
+static void open__then_capa_sent_before_the_greeting_is_read(void **state)
+{
+	static const char *const script[] = {
+		"C:CAPA", "S:+OK ready", "S:+OK", "S:PIPELINING", "S:.", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct conn *c;
+	struct pop3 *p;
+
+	(void)state;
+	start_server(&sv, script);
+	c = conn_open("127.0.0.1", sv.port, 5, &err);
+	assert_non_null(c);
+	p = pop3_new(c);
+	assert_int_equal(pop3_open(p, &err), 0);
+	assert_true(pop3_caps(p)->pipelining);
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
+/* A server that refuses us in its greeting: its reason, not CAPA's fate. */
+static void open__when_greeting_err__then_server_reason(void **state)
+{
+	static const char *const script[] = { "S:-ERR [SYS/TEMP] too many connections", NULL };
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct conn *c;
+	struct pop3 *p;
+
+	(void)state;
+	start_server(&sv, script);
+	c = conn_open("127.0.0.1", sv.port, 5, &err);
+	assert_non_null(c);
+	p = pop3_new(c);
+	assert_int_equal(pop3_open(p, &err), -1);
+	assert_int_equal(err.cls, PF_ERR_SERVER);
+	assert_non_null(strstr(err.msg, "too many connections"));
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
 static void login__user_pass__when_no_sasl(void **state)
 {
 	(void)state;
@@ -843,6 +887,8 @@ static void stls__not_offered__is_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(open__then_capa_sent_before_the_greeting_is_read),
+		cmocka_unit_test(open__when_greeting_err__then_server_reason),
 		cmocka_unit_test(login__user_pass__when_no_sasl),
 		cmocka_unit_test(login__auto__prefers_plain),
 		cmocka_unit_test(login__long_plain__uses_continuation),

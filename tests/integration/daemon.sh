@@ -106,8 +106,9 @@ pf_verify "$T/manifest2" "$T/M2b"
 # --- 4. SIGTERM in the middle of a slow fetch of 500 messages: exit 0 soon, nothing lost or doubled.
 lab_reset
 lab_mkmail --count 500 --seed 26 --size-profile fixed:2000 --manifest "$T/manifest4"
+# 150 ms each way and 200 KB/s: the 1 MB take about 5 s, however far ahead popfetch requests.
 t_bg "$TESTLIB/latency-proxy" --listen 127.0.0.1:0 --to "127.0.0.1:$LAB_PORT_TLS" \
-	--delay-ms 150 --ready-file "$T/proxy.port" --max-seconds 600 >"$T/proxy.log" 2>&1
+	--delay-ms 150 --rate 200000 --ready-file "$T/proxy.port" --max-seconds 600 >"$T/proxy.log" 2>&1
 t_wait_file "$T/proxy.port"
 pf_config "$T/c4.conf" keep=false maildir="$T/M4" state_dir="$T/state4" port="$(cat "$T/proxy.port")"
 d_start d4 -f "$T/c4.conf" -d 3600 --log stderr

@@ -475,20 +475,21 @@ static int publish_batch(struct poll *pl, struct item *items, size_t n)
 	return 0;
 }
 
-/* Steps 1 (its fsyncs) to 4 for the n stored items.  The files are synced
- * in order; when one fails, the ones before it are still delivered and the
- * batch fails (the rest stays on the server for the next poll). */
+/* Steps 1 (its fsyncs) to 4 for the n stored items.  When syncing fails,
+ * the files synced before it are still delivered and the batch fails (the
+ * rest stays on the server for the next poll). */
 static int commit_batch(struct poll *pl, struct item *items, size_t n)
 {
+	struct maildir_file *files[BATCH_MAX];
 	size_t synced = 0;
+	int rc;
 
-	while (synced < n && maildir_file_sync(items[synced].file, pl->err) == 0) {
-		synced++;
-		pf_step("message synced");
-	}
+	for (size_t i = 0; i < n; i++)
+		files[i] = items[i].file;
+	rc = n > 0 ? maildir_files_sync(files, n, &synced, pl->err) : 0;
 	if (synced > 0 && publish_batch(pl, items, synced) < 0)
 		return -1;
-	return synced == n ? 0 : -1;
+	return rc;
 }
 
 /* BATCH_MAX, or what a quarter of the soft descriptor limit allows (the

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs_sync.h"
 #include "maildir.h"
 #include "util.h"
 
@@ -35,6 +36,7 @@ struct maildir {
 	int dir_fd, cur_fd, new_fd, tmp_fd;
 	int no_tmpfile;      /* the file system lacks O_TMPFILE */
 	int no_empty_path;   /* linkat(AT_EMPTY_PATH) refused: use /proc/self/fd */
+	int syncfs_ok;       /* fs_syncfs_trusted() on new/ */
 	long pid;            /* for names: the process that opened the Maildir */
 	long long seen_max_s; /* largest leading time in new/ and cur/ names; -2: not scanned */
 	char host[HOST_ESC_MAX];
@@ -207,6 +209,7 @@ struct maildir *maildir_open(const char *path, struct pf_error *err)
 		goto fail;
 	}
 	make_host(md->host, sizeof md->host);
+	md->syncfs_ok = fs_syncfs_trusted(md->new_fd);
 	return md;
 fail:
 	maildir_close(md);
@@ -560,6 +563,52 @@ int maildir_file_sync(struct maildir_file *f, struct pf_error *err)
 				      file_desc(f, desc, sizeof desc));
 	}
 	f->synced = 1;
+	return 0;
+}
+
+/* One syncfs for the whole batch: the files were written on new_fd's file
+ * system after new_fd was opened, so any writeback error of theirs is one
+ * syncfs reports (fs_sync.h).  It cannot say which file failed: all do. */
+static int sync_by_syncfs(struct maildir_file *const *files, size_t n, struct pf_error *err)
+{
+	struct maildir *md = files[0]->md;
+
+	if (fs_syncfs(md->new_fd) < 0) {
+		int e = errno;
+
+		for (size_t i = 0; i < n; i++)
+			files[i]->broken = 1;
+		if (e == ENOSPC || e == EDQUOT)
+			return pf_error_set(err, PF_ERR_LOCAL, "disk full writing into %s (%s)",
+					    md->path, strerror(e));
+		return pf_error_errno(err, PF_ERR_LOCAL, e, "cannot sync the file system of %s",
+				      md->path);
+	}
+	for (size_t i = 0; i < n; i++)
+		files[i]->synced = 1;
+	pf_step("batch synced");
+	return 0;
+}
+
+int maildir_files_sync(struct maildir_file *const *files, size_t n, size_t *synced_r,
+		       struct pf_error *err)
+{
+	int whole = n >= MAILDIR_SYNCFS_MIN && files[0]->md->syncfs_ok;
+
+	for (size_t i = 0; whole && i < n; i++)
+		whole = !files[i]->broken && files[i]->md == files[0]->md;
+	*synced_r = 0;
+	if (whole) {
+		if (sync_by_syncfs(files, n, err) < 0)
+			return -1;
+		*synced_r = n;
+		return 0;
+	}
+	for (; *synced_r < n; (*synced_r)++) {
+		if (maildir_file_sync(files[*synced_r], err) < 0)
+			return -1;
+		pf_step("message synced");
+	}
 	return 0;
 }
 

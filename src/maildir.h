@@ -51,6 +51,14 @@ void maildir_file_start_sync(struct maildir_file *f);
  * never retry it and trust the result.  0 or -1. */
 int maildir_file_sync(struct maildir_file *f, struct pf_error *err) PF_MUST_CHECK;
 
+/* Makes the n files (all of one Maildir) durable: from MAILDIR_SYNCFS_MIN
+ * files on, where fs_sync.h trusts it, with one syncfs(2); otherwise with
+ * maildir_file_sync() on each in order.  *synced_r: how many, from the
+ * first, are durable (all or none with syncfs).  0 when all are, or -1. */
+#define MAILDIR_SYNCFS_MIN 16
+int maildir_files_sync(struct maildir_file *const *files, size_t n, size_t *synced_r,
+		       struct pf_error *err) PF_MUST_CHECK;
+
 /* Writes into name_r (cap bytes) a fresh unique Maildir name:
  * "SECONDS.MusecPpidQn.host,S=size,W=wsize" with '/' and ':' in the host
  * escaped as \057 and \072.  The name is also checked not to exist in new/

@@ -1,6 +1,7 @@
 /* test_maildir.c - Maildir delivery: directory creation and symlink
  * refusal, byte-exact delivery, names, no overwrite, lookups in new/ and
- * cur/, tmp/ cleanup, and disk full on a tiny tmpfs. */
+ * cur/, tmp/ cleanup, disk full on a tiny tmpfs, and batches made durable
+ * with one syncfs or an fsync each. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -604,6 +605,87 @@ static void write__when_disk_full__then_disk_full_error(void **state)
 	assert_int_equal(umount(mnt), 0);
 }
 
+/* A batch large enough for syncfs: every file comes out synced (publish
+ * refuses any that is not) and lands in new/, either way. */
+static void sync_batch(struct fx *fx, int no_syncfs)
+{
+	enum { N = MAILDIR_SYNCFS_MIN + 4 };
+	struct maildir_file *files[N];
+	struct pf_error err = { 0 };
+	struct maildir *md;
+	char name[PF_NAME_MAX + 1], newdir[200];
+	size_t synced = 99;
+
+	if (no_syncfs)
+		assert_int_equal(setenv("POPFETCH_NO_SYNCFS", "1", 1), 0);
+	md = open_ok(fx->md);
+	unsetenv("POPFETCH_NO_SYNCFS");
+	for (int i = 0; i < N; i++) {
+		files[i] = maildir_file_new(md, &err);
+		assert_non_null(files[i]);
+		assert_int_equal(maildir_file_write(files[i], "batch\n", 6, &err), 0);
+		maildir_file_start_sync(files[i]);
+	}
+	assert_int_equal(maildir_files_sync(files, N, &synced, &err), 0);
+	assert_int_equal(synced, N);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(maildir_make_name(md, 6, 7, name, sizeof name, &err), 0);
+		assert_int_equal(maildir_file_publish(files[i], name, &err), 0);
+		maildir_file_free(files[i]);
+	}
+	assert_int_equal(maildir_sync_new(md, &err), 0);
+	snprintf(newdir, sizeof newdir, "%s/new", fx->md);
+	assert_int_equal(count_entries(newdir), N);
+	maildir_close(md);
+}
+
+static void files_sync__batch__then_every_file_publishable(void **state)
+{
+	sync_batch(*state, 0);
+}
+
+static void files_sync__when_syncfs_off__then_every_file_publishable(void **state)
+{
+	sync_batch(*state, 1);
+}
+
+/* A file whose write failed stops the batch there: the ones before it are
+ * synced, it and those after it never are. */
+static void files_sync__when_a_file_failed__then_stops_before_it(void **state)
+{
+	struct fx *fx = *state;
+	char mnt[100];
+	static char chunk[64 * 1024];
+	struct maildir_file *files[4];
+	struct pf_error err = { 0 };
+	struct maildir *md;
+	size_t synced = 99;
+	int rc = 0;
+
+	snprintf(mnt, sizeof mnt, "%s/small", fx->dir);
+	assert_int_equal(mkdir(mnt, 0700), 0);
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=64k") < 0)
+		skip();
+	snprintf(fx->md, sizeof fx->md, "%s/Maildir", mnt);
+	md = open_ok(fx->md);
+	for (int i = 0; i < 4; i++) {
+		files[i] = maildir_file_new(md, &err);
+		assert_non_null(files[i]);
+	}
+	assert_int_equal(maildir_file_write(files[0], "a\n", 2, &err), 0);
+	assert_int_equal(maildir_file_write(files[1], "b\n", 2, &err), 0);
+	for (int i = 0; i < 4 && rc == 0; i++)
+		rc = maildir_file_write(files[2], chunk, sizeof chunk, &err);
+	assert_int_equal(rc, -1);
+	assert_int_equal(maildir_files_sync(files, 4, &synced, &err), -1);
+	assert_int_equal(synced, 2);
+	assert_int_equal(err.cls, PF_ERR_LOCAL);
+	for (int i = 0; i < 4; i++)
+		maildir_file_free(files[i]);
+	maildir_close(md);
+	assert_int_equal(umount(mnt), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -628,6 +710,9 @@ int main(void)
 		T(has__finds_new_cur_and_flagged_but_not_prefix),
 		T(clean_tmp__removes_old_keeps_fresh),
 		T(write__when_disk_full__then_disk_full_error),
+		T(files_sync__batch__then_every_file_publishable),
+		T(files_sync__when_syncfs_off__then_every_file_publishable),
+		T(files_sync__when_a_file_failed__then_stops_before_it),
 #undef T
 	};
 

@@ -72,6 +72,8 @@ pf_check_b() {   # KEEP COUNT CONTEXT: Maildir B has every message once; the ser
 	fi
 }
 
+# 20 messages are one batch made durable by one syncfs where src/fs_sync.c trusts it ("batch
+# synced"); the 5 of keep mode are fewer than MAILDIR_SYNCFS_MIN: an fsync each ("message synced").
 run_until_done false "$COUNT"
 # Keep mode: the pending-journal window (DESIGN.md section 2) must not duplicate either.
 run_until_done true "${CRASH_STEPS_KEEP_COUNT:-5}"

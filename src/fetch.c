@@ -34,11 +34,15 @@
 
 /* A batch ends at this many messages or this many bytes (LIST hints):
  * the unit of group commit.  Each message of a batch holds a file open
- * until the commit, so a low descriptor limit makes batches smaller
- * (batch_limit).  20,000 small messages: 256 a batch took 5.0-5.1 s, 64
- * a batch 6.2-8.1 s (three interleaved runs each). */
-#define BATCH_MAX 256
+ * until the commit, so the fetch raises the soft descriptor limit to
+ * NOFILE_WANT when the hard limit allows (restored afterwards), and a
+ * lower limit makes batches smaller (batch_limit).  20,000 small messages:
+ * 256 a batch took 5.0-5.1 s, 64 a batch 6.2-8.1 s; 300 messages over a
+ * 50 ms round trip: one batch of 300 0.33-0.36 s, 256 + 44 0.35-0.39 s
+ * (interleaved runs). */
+#define BATCH_MAX 1024
 #define BATCH_MIN 16
+#define NOFILE_WANT (4 * BATCH_MAX)
 #define BATCH_BYTES (32ULL * 1024 * 1024)
 /* RETRs requested ahead of reading at most (top_up). */
 #define WINDOW_MAX POP3_PIPELINE_MAX
@@ -480,28 +484,44 @@ static int publish_batch(struct poll *pl, struct item *items, size_t n)
  * rest stays on the server for the next poll). */
 static int commit_batch(struct poll *pl, struct item *items, size_t n)
 {
-	struct maildir_file *files[BATCH_MAX];
+	struct maildir_file **files;
 	size_t synced = 0;
-	int rc;
+	int rc = 0;
 
-	for (size_t i = 0; i < n; i++)
-		files[i] = items[i].file;
-	rc = n > 0 ? maildir_files_sync(files, n, &synced, pl->err) : 0;
+	if (n > 0) {
+		files = xcalloc(n, sizeof *files);
+		for (size_t i = 0; i < n; i++)
+			files[i] = items[i].file;
+		rc = maildir_files_sync(files, n, &synced, pl->err);
+		free(files);
+	}
 	if (synced > 0 && publish_batch(pl, items, synced) < 0)
 		return -1;
 	return rc;
 }
 
 /* BATCH_MAX, or what a quarter of the soft descriptor limit allows (the
- * rest is for the connection, the store, the Maildir and libraries):
- * macOS and some BSDs start processes with 256. */
-static size_t batch_limit(void)
+ * rest is for the connection, the store, the Maildir and libraries), after
+ * raising that limit towards NOFILE_WANT: macOS and some BSDs start
+ * processes with 256, Linux with 1024.  *saved_r is the limit to restore
+ * (rlim_cur 0: nothing was changed). */
+static size_t batch_limit(struct rlimit *saved_r)
 {
 	struct rlimit rl;
 	rlim_t quarter;
 
+	saved_r->rlim_cur = 0;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
 		return BATCH_MAX;
+	if (rl.rlim_cur < NOFILE_WANT && rl.rlim_max > rl.rlim_cur) {
+		struct rlimit up = rl;
+
+		up.rlim_cur = rl.rlim_max < NOFILE_WANT ? rl.rlim_max : NOFILE_WANT;
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0) {
+			*saved_r = rl;
+			rl = up;
+		}
+	}
 	quarter = rl.rlim_cur / 4;
 	if (quarter >= BATCH_MAX)
 		return BATCH_MAX;
@@ -611,14 +631,11 @@ static int drain_window(struct poll *pl)
  * QUIT by closing the connection before the RETR output it still buffers
  * is sent (seen with an 877 KB message), so QUIT waits for the last
  * message. */
-static int fetch_all(struct poll *pl, const size_t *want, size_t total)
+static int fetch_batches(struct poll *pl, const size_t *want, size_t total, struct item *items)
 {
-	struct item items[BATCH_MAX];
 	size_t done = 0, next, stored;
 	int rc;
 
-	memset(&pl->win, 0, sizeof pl->win);
-	pl->batch_max = batch_limit();
 	while (done < total) {
 		rc = download_batch(pl, want, done, total, items, &stored, &next);
 		if (commit_batch(pl, items, stored) < 0)
@@ -637,6 +654,26 @@ static int fetch_all(struct poll *pl, const size_t *want, size_t total)
 		return drain_window(pl);
 	}
 	return 0;
+}
+
+/* The batches, with the descriptor limit raised only while they run: a
+ * password_command started later (next account) gets the limit as it was. */
+static int fetch_all(struct poll *pl, const size_t *want, size_t total)
+{
+	struct rlimit saved;
+	struct item *items;
+	int rc;
+
+	memset(&pl->win, 0, sizeof pl->win);
+	pl->batch_max = batch_limit(&saved);
+	log_verbose("%s: up to %zu messages a batch", pl->acct->name, pl->batch_max);
+	items = xcalloc(total < pl->batch_max ? total : pl->batch_max, sizeof *items);
+	rc = fetch_batches(pl, want, total, items);
+	free(items);
+	if (saved.rlim_cur != 0 && setrlimit(RLIMIT_NOFILE, &saved) < 0)
+		log_warn("%s: cannot restore the descriptor limit: %s", pl->acct->name,
+			 strerror(errno));
+	return rc;
 }
 
 /* --- deletion and the end of the poll ------------------------------------ */

@@ -111,12 +111,15 @@ t_bg "$TESTLIB/latency-proxy" --listen 127.0.0.1:0 --to "127.0.0.1:$LAB_PORT_TLS
 	--delay-ms 150 --rate 200000 --ready-file "$T/proxy.port" --max-seconds 600 >"$T/proxy.log" 2>&1
 t_wait_file "$T/proxy.port"
 pf_config "$T/c4.conf" keep=false maildir="$T/M4" state_dir="$T/state4" port="$(cat "$T/proxy.port")"
-d_start d4 -f "$T/c4.conf" -d 3600 --log stderr
-d_wait 30 "the first messages" has_mail "$T/M4" 20
+d_start d4 -f "$T/c4.conf" -d 3600 --log stderr -v
+# All 500 are one batch (nothing is in the Maildir before its commit): SIGTERM 1 s into the data.
+d_wait 30 "the fetch to start" log_has "$D_ERR" 'messages a batch'
+sleep 1
 d_stop TERM 15
 got=$(md_count "$T/M4")
 t_log "SIGTERM after $got of 500 messages"
 [ "$got" -lt 500 ] || t_fail "the fetch ended before SIGTERM: the test proves nothing (slow the proxy)"
+[ "$got" -gt 0 ] || t_fail "SIGTERM committed none of the messages stored before it"
 log_has "$D_ERR" 'stopping' || t_fail "no 'stopping' line after SIGTERM"
 pf_run rest4 -f "$T/c4.conf"
 pf_expect_rc 0 "the one-shot run after SIGTERM"

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "uidstore.h"
 #include "util.h"
 
@@ -20,9 +21,16 @@
 /* Table sizing: start small, double when there are more uids than
  * buckets (chains stay short on average). */
 #define BUCKETS_MIN 1024
+/* presize(): a file of N bytes holds at most about N / 64 uids (a
+ * delivered record with its Maildir name is longer), and presizing stops
+ * at a million buckets (8 MB); grow() takes over beyond. */
+#define RECORD_MIN_GUESS 64
+#define BUCKETS_PRESIZE_MAX (1024 * 1024)
 
-/* Compact when the journal holds more records than this or twice the
- * number of uids, whichever is more. */
+/* Compact when the journal holds more records than this or one and a half
+ * times the number of uids, whichever is more: a first fetch writes a
+ * pending and a delivered record per message, so it ends compacted and
+ * every later poll reads one record per uid. */
 #define COMPACT_MIN_RECORDS 1000
 
 /* A last_seen this much newer in memory than on disk is worth a rewrite;
@@ -56,6 +64,7 @@ struct uidstore {
 	char hline[PF_STORE_LINE_MAX + 1]; /* "H host user" */
 	struct entry **buckets;
 	size_t nbuckets, count;
+	struct arena mem;    /* entries and names: freed together at close */
 	uint64_t seed;
 	/* Records added since the last commit.  Grows with the records of
 	 * one poll, each at most PF_STORE_LINE_MAX octets. */
@@ -161,6 +170,21 @@ static void grow(struct uidstore *s)
 	s->nbuckets = n;
 }
 
+/* Before loading: a table for about n uids, so that loading a large store
+ * does not rehash it again and again.  The table is still empty. */
+static void presize(struct uidstore *s, uint64_t n)
+{
+	size_t want = s->nbuckets;
+
+	while (want < n && want < BUCKETS_PRESIZE_MAX)
+		want *= 2;
+	if (want == s->nbuckets)
+		return;
+	free(s->buckets);
+	s->buckets = xcalloc(want, sizeof *s->buckets);
+	s->nbuckets = want;
+}
+
 /* The entry for uid, created (state UNKNOWN) when missing. */
 static struct entry *get_or_add(struct uidstore *s, const char *uid)
 {
@@ -172,19 +196,13 @@ static struct entry *get_or_add(struct uidstore *s, const char *uid)
 		return e;
 	if (s->count >= s->nbuckets)
 		grow(s);
-	e = xcalloc(1, sizeof *e + len + 1);
+	e = arena_alloc(&s->mem, sizeof *e + len + 1);
 	memcpy(e->uid, uid, len + 1);
 	e->hash = h;
 	e->next = s->buckets[h & (s->nbuckets - 1)];
 	s->buckets[h & (s->nbuckets - 1)] = e;
 	s->count++;
 	return e;
-}
-
-static void free_entry(struct entry *e)
-{
-	free(e->name);
-	free(e);
 }
 
 static void remove_uid(struct uidstore *s, const char *uid)
@@ -196,21 +214,20 @@ static void remove_uid(struct uidstore *s, const char *uid)
 		struct entry *e = *pp;
 
 		if (e->hash == h && strcmp(e->uid, uid) == 0) {
-			*pp = e->next;
-			free_entry(e);
+			*pp = e->next; /* its memory stays in s->mem until close */
 			s->count--;
 			return;
 		}
 	}
 }
 
-/* name may be e->name itself: copy before freeing. */
-static void set_name(struct entry *e, const char *name)
+/* The delivered record usually repeats the pending one's name: kept, not
+ * copied again.  A replaced name stays in s->mem until close. */
+static void set_name(struct uidstore *s, struct entry *e, const char *name)
 {
-	char *copy = xstrdup(name);
-
-	free(e->name);
-	e->name = copy;
+	if (e->name != NULL && strcmp(e->name, name) == 0)
+		return;
+	e->name = arena_strdup(&s->mem, name);
 }
 
 /* --- records ------------------------------------------------------------- */
@@ -238,7 +255,7 @@ static void apply_delivered(struct uidstore *s, char **f, int64_t first, int64_t
 {
 	struct entry *e = get_or_add(s, f[1]);
 
-	set_name(e, f[2]);
+	set_name(s, e, f[2]);
 	e->state = UID_DELIVERED;
 	e->first_seen = first;
 	e->last_seen = e->disk_seen = last;
@@ -281,7 +298,7 @@ static int apply_uid(struct uidstore *s, char type, char **f, int n, const char 
 	} else {
 		struct entry *e = get_or_add(s, f[1]);
 
-		set_name(e, f[2]);
+		set_name(s, e, f[2]);
 		e->state = UID_PENDING;
 	}
 	return 0;
@@ -643,6 +660,7 @@ static int open_file(struct uidstore *s, struct pf_error *err)
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > PF_STORE_FILE_MAX)
 		return pf_error_set(err, PF_ERR_LOCAL, "state file %s is not a regular file or "
 				    "is too large", s->path);
+	presize(s, (uint64_t)st.st_size / RECORD_MIN_GUESS);
 	return load(s, err);
 }
 
@@ -674,14 +692,7 @@ void uidstore_close(struct uidstore *s)
 {
 	if (s == NULL)
 		return;
-	for (size_t i = 0; i < s->nbuckets; i++) {
-		struct entry *e = s->buckets[i], *next;
-
-		for (; e != NULL; e = next) {
-			next = e->next;
-			free_entry(e);
-		}
-	}
+	arena_free(&s->mem);
 	free(s->buckets);
 	free(s->pend);
 	if (s->fd >= 0)
@@ -718,7 +729,7 @@ int uidstore_set_pending(struct uidstore *s, const char *uid, const char *name,
 		return pf_error_set(err, PF_ERR_LOCAL, "refusing to record uid '%s' as '%s' in %s: "
 				    "invalid uid or name", uid, name, s->path);
 	e = get_or_add(s, uid);
-	set_name(e, name);
+	set_name(s, e, name);
 	e->state = UID_PENDING;
 	return add_record(s, err, "P %s %s\n", e->uid, e->name);
 }
@@ -737,7 +748,7 @@ int uidstore_set_delivered(struct uidstore *s, const char *uid, const char *name
 	if (e == NULL)
 		e = get_or_add(s, uid);
 	if (name != NULL)
-		set_name(e, name);
+		set_name(s, e, name);
 	e->state = UID_DELIVERED;
 	e->first_seen = e->last_seen = e->disk_seen = (int64_t)now;
 	e->seen = 1;
@@ -808,7 +819,6 @@ size_t uidstore_expire(struct uidstore *s, time_t now, time_t grace_s)
 			if (e->state == UID_DELIVERED && !e->seen &&
 			    e->last_seen < (int64_t)now - (int64_t)grace_s) {
 				*pp = e->next;
-				free_entry(e);
 				s->count--;
 				n++;
 				continue;
@@ -838,7 +848,10 @@ int uidstore_compact(struct uidstore *s, struct pf_error *err)
 
 int uidstore_wants_compact(const struct uidstore *s, time_t now)
 {
-	size_t limit = s->count * 2 > COMPACT_MIN_RECORDS ? s->count * 2 : COMPACT_MIN_RECORDS;
+	size_t limit = s->count + s->count / 2;
+
+	if (limit < COMPACT_MIN_RECORDS)
+		limit = COMPACT_MIN_RECORDS;
 
 	(void)now;
 	return s->journal + s->pend_records > limit || s->expired > 0 || s->stale_seen;

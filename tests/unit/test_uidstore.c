@@ -475,6 +475,48 @@ static void expire__forgets_only_unseen_delivered_older_than_grace(void **state)
 	uidstore_close(s);
 }
 
+/* A first fetch leaves a pending and a delivered record per uid: that is
+ * worth a rewrite at once, or every later poll reads twice the records. */
+static void wants_compact__after_a_first_fetch__then_true(void **state)
+{
+	struct fx *fx = *state;
+	struct uidstore *s = open_ok(fx);
+	char uid[32], name[32];
+
+	for (int i = 0; i < 2000; i++) {
+		snprintf(uid, sizeof uid, "uid%d", i);
+		snprintf(name, sizeof name, "%d.first", i);
+		deliver(s, uid, name, T0);
+	}
+	commit_ok(s);
+	assert_true(uidstore_wants_compact(s, T0));
+	uidstore_close(s);
+}
+
+static void wants_compact__when_one_record_a_uid__then_false(void **state)
+{
+	struct fx *fx = *state;
+	struct uidstore *s = open_ok(fx);
+	struct pf_error err = { 0 };
+	char uid[32], name[32];
+
+	for (int i = 0; i < 2000; i++) {
+		snprintf(uid, sizeof uid, "uid%d", i);
+		snprintf(name, sizeof name, "%d.first", i);
+		deliver(s, uid, name, T0);
+	}
+	commit_ok(s);
+	assert_int_equal(uidstore_compact(s, &err), 0);
+	for (int i = 2000; i < 2400; i++) {   /* a few polls' worth of new mail */
+		snprintf(uid, sizeof uid, "uid%d", i);
+		snprintf(name, sizeof name, "%d.later", i);
+		deliver(s, uid, name, T0);
+	}
+	commit_ok(s);
+	assert_false(uidstore_wants_compact(s, T0));
+	uidstore_close(s);
+}
+
 static void wants_compact__when_last_seen_a_day_ahead__then_true(void **state)
 {
 	(void)state;
@@ -698,6 +740,8 @@ int main(void)
 		T(open__when_wrong_header__then_error),
 		T(compact__then_keeps_entries_and_shrinks),
 		T(expire__forgets_only_unseen_delivered_older_than_grace),
+		T(wants_compact__after_a_first_fetch__then_true),
+		T(wants_compact__when_one_record_a_uid__then_false),
 		T(wants_compact__when_last_seen_a_day_ahead__then_true),
 		T(each_pending__when_fn_resolves__then_all_resolved),
 		T(commit__when_write_fails__then_poisoned),

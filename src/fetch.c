@@ -128,9 +128,6 @@ static int open_local(struct poll *pl)
 	pl->lock_fd = lock_account(pl->cfg->state_dir, a->name, pl->err);
 	if (pl->lock_fd < 0)
 		return -1;
-	pl->store = uidstore_open(pl->cfg->state_dir, a->name, a->host, a->user, pl->err);
-	if (pl->store == NULL)
-		return -1;
 	pl->md = maildir_open(a->maildir, pl->err);
 	if (pl->md == NULL)
 		return -1;
@@ -139,6 +136,21 @@ static int open_local(struct poll *pl)
 		return -1;
 	if (n > 0)
 		log_verbose("%s: removed %d stale files from %s/tmp", a->name, n, a->maildir);
+	return 0;
+}
+
+/* The uid store, with the pending deliveries of an interrupted poll
+ * resolved.  Opened after the login, while the server prepares the
+ * listing pipelined behind it: loading 20,000 uids takes about as long
+ * as the server takes to list them.  Nothing has been fetched or deleted
+ * yet, so a store that cannot be read still fails the poll harmlessly. */
+static int open_store(struct poll *pl)
+{
+	const struct account *a = pl->acct;
+
+	pl->store = uidstore_open(pl->cfg->state_dir, a->name, a->host, a->user, pl->err);
+	if (pl->store == NULL)
+		return -1;
 	if (uidstore_each_pending(pl->store, resolve_pending, pl) < 0)
 		return -1;
 	return uidstore_commit(pl->store, pl->err);
@@ -791,6 +803,8 @@ int fetch_account(const struct config *cfg, const struct account *acct,
 	rc = open_local(&pl);
 	if (rc == 0)
 		rc = connect_server(&pl);
+	if (rc == 0)
+		rc = open_store(&pl);
 	if (rc == 0)
 		rc = transact(&pl, opts->check_only);
 	poll_free(&pl);

@@ -2,7 +2,8 @@
  * applied one batch at a time (group commit):
  *
  *   1. RETR each message of the batch into an unnamed file (its writeback
- *      started at once), then fsync every file of the batch: the file
+ *      started at once), then make every file of the batch durable (one
+ *      syncfs where fs_sync.h trusts it, else an fsync each): the file
  *      system commits its journal once for the batch, not once a message;
  *   2. record "uid -> NAME pending" for the batch, fsync the uid store;
  *   3. link every file into new/NAME, fsync new/;

@@ -30,22 +30,21 @@ new=$(comm -13 "$T/seqs.before" "$T/seqs.after" | tr '\n' ' ')
 
 # Descriptor limits: a batch holds one open file per message. A hard limit of 64 allows 16 a
 # batch (13 batches for these 205); a soft limit of 256 under a hard one of 4096 or more is raised
-# for the fetch: one batch.
-( ulimit -n 64
-  pf_config "$T/config-fd64" keep=true maildir="$T/Maildir-fd64" state_dir="$T/state-fd64"
-  pf_run fd64 -f "$T/config-fd64" -v
-  pf_expect_rc 0 "poll under a descriptor limit of 64"
-  grep -q 'up to 16 messages a batch' "$PF_ERR" || t_fail "64 descriptors: not 16 a batch"
-  pf_verify "$T/manifest" "$T/Maildir-fd64" --strict-tmp
-) || t_fail "the poll under a descriptor limit of 64 failed"
+# for the fetch: one batch. nofile_poll NAME WANT ULIMIT-ARGS: a fresh poll of the 205 in a subshell.
+nofile_poll() {
+	local name=$1 want=$2
+	shift 2
+	( ulimit "$@"
+	  pf_config "$T/config-$name" keep=true maildir="$T/Maildir-$name" state_dir="$T/state-$name"
+	  pf_run "$name" -f "$T/config-$name" -v
+	  pf_expect_rc 0 "poll under ulimit $*"
+	  grep -q "up to $want messages a batch" "$PF_ERR" || t_fail "ulimit $*: not $want a batch"
+	  pf_verify "$T/manifest" "$T/Maildir-$name" --strict-tmp
+	) || t_fail "the poll under ulimit $* failed"
+}
+nofile_poll fd64 16 -n 64
 if [ "$(ulimit -H -n)" = unlimited ] || [ "$(ulimit -H -n)" -ge 4096 ]; then
-	( ulimit -S -n 256
-	  pf_config "$T/config-fd256" keep=true maildir="$T/Maildir-fd256" state_dir="$T/state-fd256"
-	  pf_run fd256 -f "$T/config-fd256" -v
-	  pf_expect_rc 0 "poll under a soft descriptor limit of 256"
-	  grep -q 'up to 1024 messages a batch' "$PF_ERR" || t_fail "soft limit 256: not raised"
-	  pf_verify "$T/manifest" "$T/Maildir-fd256" --strict-tmp
-	) || t_fail "the poll under a soft descriptor limit of 256 failed"
+	nofile_poll fd256 1024 -S -n 256
 else
 	t_log "hard descriptor limit $(ulimit -H -n) < 4096: the raise is not tested here"
 fi

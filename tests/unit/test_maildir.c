@@ -573,6 +573,18 @@ static void clean_tmp__removes_old_keeps_fresh(void **state)
 
 /* --- disk full ------------------------------------------------------------ */
 
+/* A Maildir on a 64 KiB tmpfs mounted at mnt (needs root: skipped
+ * otherwise); the caller unmounts it. */
+static struct maildir *tiny_maildir(struct fx *fx, char *mnt, size_t cap)
+{
+	snprintf(mnt, cap, "%s/small", fx->dir);
+	assert_int_equal(mkdir(mnt, 0700), 0);
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=64k") < 0)
+		skip();
+	snprintf(fx->md, sizeof fx->md, "%s/Maildir", mnt);
+	return open_ok(fx->md);
+}
+
 static void write__when_disk_full__then_disk_full_error(void **state)
 {
 	(void)state;
@@ -584,12 +596,7 @@ static void write__when_disk_full__then_disk_full_error(void **state)
 	struct maildir_file *f;
 	int rc = 0;
 
-	snprintf(mnt, sizeof mnt, "%s/small", fx->dir);
-	assert_int_equal(mkdir(mnt, 0700), 0);
-	if (mount("tmpfs", mnt, "tmpfs", 0, "size=64k") < 0)
-		skip();
-	snprintf(fx->md, sizeof fx->md, "%s/Maildir", mnt);
-	md = open_ok(fx->md);
+	md = tiny_maildir(fx, mnt, sizeof mnt);
 	f = maildir_file_new(md, &err);
 	assert_non_null(f);
 	for (int i = 0; i < 4 && rc == 0; i++)
@@ -662,12 +669,7 @@ static void files_sync__when_a_file_failed__then_stops_before_it(void **state)
 	size_t synced = 99;
 	int rc = 0;
 
-	snprintf(mnt, sizeof mnt, "%s/small", fx->dir);
-	assert_int_equal(mkdir(mnt, 0700), 0);
-	if (mount("tmpfs", mnt, "tmpfs", 0, "size=64k") < 0)
-		skip();
-	snprintf(fx->md, sizeof fx->md, "%s/Maildir", mnt);
-	md = open_ok(fx->md);
+	md = tiny_maildir(fx, mnt, sizeof mnt);
 	for (int i = 0; i < 4; i++) {
 		files[i] = maildir_file_new(md, &err);
 		assert_non_null(files[i]);

@@ -136,16 +136,24 @@ static int server_status(struct server *sv)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 100;
 }
 
-static struct pop3 *session(struct server *sv, const char *const *script)
+/* A session on a scripted server, nothing read or sent yet. */
+static struct pop3 *connected(struct server *sv, const char *const *script)
 {
 	struct pf_error err = { 0 };
 	struct conn *c;
-	struct pop3 *p;
 
 	start_server(sv, script);
 	c = conn_open("127.0.0.1", sv->port, 5, &err);
 	assert_non_null(c);
-	p = pop3_new(c);
+	return pop3_new(c);
+}
+
+/* The same past the greeting and CAPA, one after the other. */
+static struct pop3 *session(struct server *sv, const char *const *script)
+{
+	struct pf_error err = { 0 };
+	struct pop3 *p = connected(sv, script);
+
 	assert_int_equal(pop3_greeting(p, &err), 0);
 	assert_int_equal(pop3_capa(p, &err), 0);
 	return p;
@@ -160,14 +168,9 @@ static void open__then_capa_sent_before_the_greeting_is_read(void **state)
 	};
 	struct server sv;
 	struct pf_error err = { 0 };
-	struct conn *c;
-	struct pop3 *p;
+	struct pop3 *p = connected(&sv, script);
 
 	(void)state;
-	start_server(&sv, script);
-	c = conn_open("127.0.0.1", sv.port, 5, &err);
-	assert_non_null(c);
-	p = pop3_new(c);
 	assert_int_equal(pop3_open(p, &err), 0);
 	assert_true(pop3_caps(p)->pipelining);
 	pop3_free(p);
@@ -180,14 +183,9 @@ static void open__when_greeting_err__then_server_reason(void **state)
 	static const char *const script[] = { "S:-ERR [SYS/TEMP] too many connections", NULL };
 	struct server sv;
 	struct pf_error err = { 0 };
-	struct conn *c;
-	struct pop3 *p;
+	struct pop3 *p = connected(&sv, script);
 
 	(void)state;
-	start_server(&sv, script);
-	c = conn_open("127.0.0.1", sv.port, 5, &err);
-	assert_non_null(c);
-	p = pop3_new(c);
 	assert_int_equal(pop3_open(p, &err), -1);
 	assert_int_equal(err.cls, PF_ERR_SERVER);
 	assert_non_null(strstr(err.msg, "too many connections"));

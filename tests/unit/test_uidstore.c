@@ -475,44 +475,38 @@ static void expire__forgets_only_unseen_delivered_older_than_grace(void **state)
 	uidstore_close(s);
 }
 
+/* Delivers uids from..to-1 as a fetch would (pending, then delivered). */
+static void deliver_range(struct uidstore *s, int from, int to)
+{
+	char uid[32], name[32];
+
+	for (int i = from; i < to; i++) {
+		snprintf(uid, sizeof uid, "uid%d", i);
+		snprintf(name, sizeof name, "%d.fetched", i);
+		deliver(s, uid, name, T0);
+	}
+	commit_ok(s);
+}
+
 /* A first fetch leaves a pending and a delivered record per uid: that is
  * worth a rewrite at once, or every later poll reads twice the records. */
 static void wants_compact__after_a_first_fetch__then_true(void **state)
 {
-	struct fx *fx = *state;
-	struct uidstore *s = open_ok(fx);
-	char uid[32], name[32];
+	struct uidstore *s = open_ok(*state);
 
-	for (int i = 0; i < 2000; i++) {
-		snprintf(uid, sizeof uid, "uid%d", i);
-		snprintf(name, sizeof name, "%d.first", i);
-		deliver(s, uid, name, T0);
-	}
-	commit_ok(s);
+	deliver_range(s, 0, 2000);
 	assert_true(uidstore_wants_compact(s, T0));
 	uidstore_close(s);
 }
 
 static void wants_compact__when_one_record_a_uid__then_false(void **state)
 {
-	struct fx *fx = *state;
-	struct uidstore *s = open_ok(fx);
+	struct uidstore *s = open_ok(*state);
 	struct pf_error err = { 0 };
-	char uid[32], name[32];
 
-	for (int i = 0; i < 2000; i++) {
-		snprintf(uid, sizeof uid, "uid%d", i);
-		snprintf(name, sizeof name, "%d.first", i);
-		deliver(s, uid, name, T0);
-	}
-	commit_ok(s);
+	deliver_range(s, 0, 2000);
 	assert_int_equal(uidstore_compact(s, &err), 0);
-	for (int i = 2000; i < 2400; i++) {   /* a few polls' worth of new mail */
-		snprintf(uid, sizeof uid, "uid%d", i);
-		snprintf(name, sizeof name, "%d.later", i);
-		deliver(s, uid, name, T0);
-	}
-	commit_ok(s);
+	deliver_range(s, 2000, 2400); /* a few polls' worth of new mail */
 	assert_false(uidstore_wants_compact(s, T0));
 	uidstore_close(s);
 }

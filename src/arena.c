@@ -1,6 +1,4 @@
 /* arena.c - see arena.h. */
-#include "config.h"
-
 #include <stdalign.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,6 +1,4 @@
 /* fs_sync.c - see fs_sync.h. */
-#include "config.h"
-
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,0 +1,59 @@
+/* fetch_int.h - internal to the fetch module: the state of one poll, shared
+ * by fetch.c (connect, log in, decide, delete) and fetch_batch.c (download
+ * and commit in batches).  Nothing outside src/fetch*.c includes this. */
+#ifndef POPFETCH_FETCH_INT_H
+#define POPFETCH_FETCH_INT_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "config.h"
+#include "error.h"
+#include "fetch.h"
+#include "progress.h"
+
+struct maildir;
+struct pop3;
+struct pop3_msg;
+struct uidstore;
+
+/* RETRs sent and not yet read: want[0..requested) are requested. */
+struct window {
+	size_t requested;
+	size_t n;
+	uint64_t bytes;
+};
+
+/* One poll of one account, from the lock to QUIT. */
+struct poll {
+	const struct config *cfg;
+	const struct account *acct;
+	struct fetch_result *res;
+	struct pf_error *err;
+	int keep;
+	int retry_now;
+	int probe;                /* fetch_test_account: no backoff record */
+	FILE *progress_out;
+	unsigned long limit;
+	uint64_t max_size;
+	time_t now;
+	int lock_fd;
+	struct uidstore *store;
+	struct maildir *md;
+	struct window win;
+	size_t batch_max;         /* messages a batch (batch_limit) */
+	struct pop3 *pop;
+	struct pop3_msg *msgs;
+	size_t nmsgs;
+	unsigned char *deletable; /* per listing index: durable locally */
+	char *buf;                /* decoded body chunk */
+	struct progress progress;
+};
+
+/* Downloads the messages pl->msgs[want[0..total)] and delivers them
+ * durably, batch after batch (fetch_batch.c); marks pl->deletable and
+ * counts in pl->res.  Stops early after fetch_request_stop().  0 or -1. */
+int fetch_batches(struct poll *pl, const size_t *want, size_t total) PF_MUST_CHECK;
+
+#endif

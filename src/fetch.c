@@ -260,8 +260,9 @@ static int expired(const struct poll *pl, const char *uid)
 	return first > 0 && pl->now - first >= (time_t)pl->acct->delete_after * 86400;
 }
 
-/* Fills want[] with the listing indexes to fetch, in server order, and
- * marks what is already durable as deletable.  Returns the count. */
+/* Fills want[] with the listing indexes of the messages not delivered yet,
+ * in server order, and marks what is already durable as deletable.
+ * Returns the count.  Sizes may not be known yet: see choose(). */
 static size_t plan(struct poll *pl, size_t *want)
 {
 	size_t i, n = 0;
@@ -279,17 +280,61 @@ static size_t plan(struct poll *pl, size_t *want)
 			}
 		}
 		pl->res->fresh++;
+		want[n++] = i;
+	}
+	return n;
+}
+
+/* Keeps of want[0..n) what max_size (by LIST size) and the fetch limit
+ * allow.  Returns the new count. */
+static size_t choose(struct poll *pl, size_t *want, size_t n)
+{
+	size_t kept = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		const struct pop3_msg *m = &pl->msgs[want[k]];
+
 		if (pl->max_size && m->size > pl->max_size) {
 			log_info("%s: skipping message %lu: %llu bytes is over max_size",
 				 pl->acct->name, m->num, (unsigned long long)m->size);
 			pl->res->skipped++;
 			continue;
 		}
-		if (pl->limit && n >= pl->limit)
+		if (pl->limit && kept >= pl->limit)
 			continue;
-		want[n++] = i;
+		want[kept++] = want[k];
 	}
-	return n;
+	return kept;
+}
+
+/* LIST only when there is something new.  When the whole maildrop is
+ * smaller than the request window and than max_size, no size can change
+ * what is requested: the RETRs go out with LIST, no round trip waits for
+ * it.  Otherwise LIST is read first.  Returns the count to fetch, or -1. */
+static long sizes_and_requests(struct poll *pl, size_t *want, size_t n)
+{
+	uint64_t octets = pop3_maildrop_octets(pl->pop);
+	int ahead = pop3_caps(pl->pop)->pipelining && octets <= FETCH_WINDOW_BYTES &&
+		    (!pl->max_size || octets <= pl->max_size);
+
+	if (n == 0 || pop3_have_sizes(pl->pop)) {
+		n = choose(pl, want, n);
+		return fetch_request_ahead(pl, want, n) < 0 ? -1 : (long)n;
+	}
+	if (pop3_sizes_send(pl->pop, pl->err) < 0)
+		return -1;
+	if (ahead) {
+		n = choose(pl, want, n); /* the limit only: no size is over max_size */
+		if (fetch_request_ahead(pl, want, n) < 0 ||
+		    pop3_sizes_read(pl->pop, pl->msgs, pl->nmsgs, pl->err) < 0)
+			return -1;
+		fetch_window_sized(pl, want);
+		return (long)n;
+	}
+	if (pop3_sizes_read(pl->pop, pl->msgs, pl->nmsgs, pl->err) < 0)
+		return -1;
+	n = choose(pl, want, n);
+	return fetch_request_ahead(pl, want, n) < 0 ? -1 : (long)n;
 }
 
 /* --- deletion and the end of the poll ------------------------------------ */
@@ -359,9 +404,19 @@ static int transact(struct poll *pl, int check_only)
 	pl->deletable = xcalloc(pl->nmsgs ? pl->nmsgs : 1, 1);
 	want = xcalloc(pl->nmsgs ? pl->nmsgs : 1, sizeof *want);
 	nwant = plan(pl, want);
-	if (!check_only)
+	if (check_only) {
+		rc = 0;
+	} else {
+		long n = sizes_and_requests(pl, want, nwant);
+
+		if (n < 0) {
+			free(want);
+			return -1;
+		}
+		nwant = (size_t)n;
 		start_progress(pl, want, nwant);
-	rc = check_only ? 0 : fetch_batches(pl, want, nwant);
+		rc = fetch_batches(pl, want, nwant);
+	}
 	progress_end(&pl->progress);
 	free(want);
 	if (rc < 0 && pl->err->cls != PF_ERR_SERVER)

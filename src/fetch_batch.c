@@ -41,9 +41,10 @@
 #define BATCH_MIN 16
 #define NOFILE_WANT (4 * BATCH_MAX)
 #define BATCH_BYTES (32ULL * 1024 * 1024)
-/* RETRs requested ahead of reading at most (top_up). */
+/* RETRs requested ahead of reading at most (top_up); the bytes are
+ * FETCH_WINDOW_BYTES (fetch_int.h). */
 #define WINDOW_MAX POP3_PIPELINE_MAX
-#define WINDOW_BYTES (4ULL * 1024 * 1024)
+#define WINDOW_BYTES FETCH_WINDOW_BYTES
 
 struct item {
 	struct pop3_msg *msg;
@@ -364,13 +365,25 @@ static int run_batches(struct poll *pl, const size_t *want, size_t total, struct
 
 /* The batches, with the descriptor limit raised only while they run: a
  * password_command started later (next account) gets the limit as it was. */
+int fetch_request_ahead(struct poll *pl, const size_t *want, size_t total)
+{
+	memset(&pl->win, 0, sizeof pl->win);
+	return total > 0 ? top_up(pl, want, total) : 0;
+}
+
+void fetch_window_sized(struct poll *pl, const size_t *want)
+{
+	pl->win.bytes = 0;
+	for (size_t i = 0; i < pl->win.requested; i++)
+		pl->win.bytes += pl->msgs[want[i]].size;
+}
+
 int fetch_batches(struct poll *pl, const size_t *want, size_t total)
 {
 	struct rlimit saved;
 	struct item *items;
 	int rc;
 
-	memset(&pl->win, 0, sizeof pl->win);
 	pl->batch_max = batch_limit(&saved);
 	log_verbose("%s: up to %zu messages a batch", pl->acct->name, pl->batch_max);
 	items = xcalloc(total < pl->batch_max ? total : pl->batch_max, sizeof *items);

@@ -51,9 +51,20 @@ struct poll {
 	struct progress progress;
 };
 
-/* Downloads the messages pl->msgs[want[0..total)] and delivers them
- * durably, batch after batch (fetch_batch.c); marks pl->deletable and
- * counts in pl->res.  Stops early after fetch_request_stop().  0 or -1. */
+/* The request window's bound in LIST bytes: what a stop must still read
+ * and throw away. */
+#define FETCH_WINDOW_BYTES (4ULL * 1024 * 1024)
+
+/* Sends the first window of RETRs for pl->msgs[want[0..total)].  With
+ * sizes not read yet (they all count 0), fetch_window_sized() must follow
+ * once they are, before fetch_batches.  0 or -1. */
+int fetch_request_ahead(struct poll *pl, const size_t *want, size_t total) PF_MUST_CHECK;
+void fetch_window_sized(struct poll *pl, const size_t *want);
+
+/* Downloads the messages pl->msgs[want[0..total)] (requested ahead by
+ * fetch_request_ahead) and delivers them durably, batch after batch;
+ * marks pl->deletable and counts in pl->res.  Stops early after
+ * fetch_request_stop().  0 or -1. */
 int fetch_batches(struct poll *pl, const size_t *want, size_t total) PF_MUST_CHECK;
 
 #endif

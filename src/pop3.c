@@ -379,7 +379,7 @@ static int read_listing(struct pop3 *p, struct listing *l, const char *what,
 static int stat_count(struct pop3 *p, unsigned long *count_r, struct pf_error *err)
 {
 	const char *text;
-	uint64_t size;
+	uint64_t size = 0;
 	int st = pop3i_read_status(p, &text, err);
 
 	if (st < 0)
@@ -390,49 +390,56 @@ static int stat_count(struct pop3 *p, unsigned long *count_r, struct pf_error *e
 	}
 	if (pop3_parse_stat(text, count_r, &size) < 0)
 		return pf_error_set(err, PF_ERR_PROTO, "server sent an invalid STAT reply");
+	p->stat_octets = size;
 	if (*count_r > PF_LISTING_MAX)
 		return pf_error_set(err, PF_ERR_PROTO, "server reports %lu messages, more than %lu",
 				    *count_r, PF_LISTING_MAX);
 	return 0;
 }
 
-/* UIDL and LIST replies; with PIPELINING both were sent with STAT. */
-static int read_listings(struct pop3 *p, struct listing *l, struct pf_error *err)
+/* LIST's reply into l (the command was sent already). */
+static int read_sizes(struct pop3 *p, struct listing *l, struct pf_error *err)
 {
-	int pipe = p->caps.pipelining, rc;
+	int rc = read_listing(p, l, "LIST", list_line, err);
 
-	if (!pipe && pop3i_send_line(p, "UIDL", 0, err) < 0)
-		return -1;
-	rc = read_listing(p, l, "UIDL", uidl_line, err);
-	if (rc < 0)
-		return -1;
-	if (rc == 1) {
-		/* No UIDL (RFC 1939 makes it optional): the caller falls back. */
-		log_verbose("server does not support UIDL");
-		for (unsigned long i = 0; i < l->count; i++)
-			l->msgs[i].uid[0] = '\0';
-	} else if (check_unique_uids(l, err) < 0) {
-		return pop3i_broken(p);
-	}
-	if (!pipe && pop3i_send_line(p, "LIST", 0, err) < 0)
-		return -1;
-	rc = read_listing(p, l, "LIST", list_line, err);
 	if (rc == 1)
 		return pf_error_set(err, PF_ERR_SERVER, "server refused LIST");
 	return rc;
 }
 
+/* UIDL's reply (with PIPELINING sent with STAT); without UIDL, LIST. */
+static int read_listings(struct pop3 *p, struct listing *l, struct pf_error *err)
+{
+	int rc;
+
+	if (!p->caps.pipelining && pop3i_send_line(p, "UIDL", 0, err) < 0)
+		return -1;
+	rc = read_listing(p, l, "UIDL", uidl_line, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return check_unique_uids(l, err) < 0 ? pop3i_broken(p) : 0;
+	/* No UIDL (RFC 1939 makes it optional): the caller falls back to
+	 * fetching everything, which needs the sizes now. */
+	log_verbose("server does not support UIDL");
+	for (unsigned long i = 0; i < l->count; i++)
+		l->msgs[i].uid[0] = '\0';
+	if (pop3i_send_line(p, "LIST", 0, err) < 0 || read_sizes(p, l, err) < 0)
+		return -1;
+	p->have_sizes = 1;
+	return 0;
+}
+
 int pop3i_send_listing(struct pop3 *p, struct pf_error *err)
 {
-	static const char all[] = "STAT\r\nUIDL\r\nLIST\r\n";
+	static const char all[] = "STAT\r\nUIDL\r\n";
 
 	if (!p->caps.pipelining)
 		return pop3i_send_line(p, "STAT", 0, err);
 	log_trace("C: STAT");
 	log_trace("C: UIDL");
-	log_trace("C: LIST");
-	p->commands += 3;
-	/* One write: one TLS record and one segment for the three. */
+	p->commands += 2;
+	/* One write: one TLS record and one segment for both. */
 	if (conn_write(p->conn, all, sizeof all - 1, err) < 0)
 		return pop3i_broken(p);
 	p->listing_sent = 1;
@@ -449,11 +456,12 @@ int pop3_listing(struct pop3 *p, struct pop3_msg **msgs_r, size_t *n_r, struct p
 	struct listing l = { 0 };
 	unsigned long i;
 
-	/* One round trip for all three when the server pipelines (none at
-	 * all when they went out with the login). */
+	/* One round trip for both when the server pipelines (none at all
+	 * when they went out with the login). */
 	if (!p->listing_sent && pop3i_send_listing(p, err) < 0)
 		return -1;
 	p->listing_sent = 0;
+	p->have_sizes = 0;
 	if (stat_count(p, &l.count, err) < 0)
 		return -1;
 	l.msgs = xcalloc(l.count ? l.count : 1, sizeof *l.msgs);
@@ -469,6 +477,36 @@ int pop3_listing(struct pop3 *p, struct pop3_msg **msgs_r, size_t *n_r, struct p
 	*msgs_r = l.msgs;
 	*n_r = l.count;
 	return 0;
+}
+
+int pop3_have_sizes(const struct pop3 *p)
+{
+	return p->have_sizes;
+}
+
+uint64_t pop3_maildrop_octets(const struct pop3 *p)
+{
+	return p->stat_octets;
+}
+
+int pop3_sizes_send(struct pop3 *p, struct pf_error *err)
+{
+	if (p->count > 0)
+		return pf_error_set(err, PF_ERR_INTERNAL, "LIST after RETR was queued");
+	return pop3i_send_line(p, "LIST", 0, err);
+}
+
+int pop3_sizes_read(struct pop3 *p, struct pop3_msg *msgs, size_t n, struct pf_error *err)
+{
+	struct listing l = { .msgs = msgs, .count = n };
+	int rc;
+
+	l.seen = xcalloc(n ? n : 1, 1);
+	rc = read_sizes(p, &l, err);
+	free(l.seen);
+	if (rc == 0)
+		p->have_sizes = 1;
+	return rc;
 }
 
 /* --- pipelined RETR and DELE ------------------------------------------- */

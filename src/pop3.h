@@ -73,8 +73,8 @@ int pop3_login(struct pop3 *p, enum auth_mech mech, const char *user,
 
 /* Tells the session that pop3_listing comes right after pop3_login.  When
  * the server pipelines and the login is one step (AUTH PLAIN with its
- * initial response, or USER and PASS), STAT, UIDL and LIST then go out
- * with the login: one round trip less.  A refused login leaves their
+ * initial response, or USER and PASS), STAT and UIDL then go out with the
+ * login: one round trip less.  A refused login leaves their
  * replies unread, so the session is then unusable (nothing retries a
  * refused password on the same connection). */
 void pop3_expect_listing(struct pop3 *p);
@@ -86,13 +86,27 @@ struct pop3_msg {
 	char uid[PF_UID_MAX + 1]; /* "" when the server has no UIDL */
 };
 
-/* Reads the maildrop listing: STAT, then UIDL (when available) and LIST,
- * pipelined when the server allows.  *msgs_r is an array owned by the
- * caller (free()), sorted by number, with *n_r entries.  Fails with
- * PF_ERR_PROTO on a malformed, duplicate or out-of-range entry, and when a
- * UID repeats: a listing we cannot trust is never used.  0 or -1. */
+/* Reads the maildrop listing: STAT, then UIDL, pipelined when the server
+ * allows.  Sizes are left 0 for pop3_sizes_send/read, which a poll with
+ * nothing new never needs (LIST of 20,000 messages is most of such a
+ * poll's server time); a server without UIDL gets LIST at once, and
+ * pop3_have_sizes() then says so.  *msgs_r is an array owned by the caller
+ * (free()), sorted by number, with *n_r entries.  Fails with PF_ERR_PROTO
+ * on a malformed, duplicate or out-of-range entry, and when a UID repeats:
+ * a listing we cannot trust is never used.  0 or -1. */
 int pop3_listing(struct pop3 *p, struct pop3_msg **msgs_r, size_t *n_r,
 		 struct pf_error *err) PF_MUST_CHECK;
+int pop3_have_sizes(const struct pop3 *p);
+/* The maildrop's size in octets, as STAT gave it. */
+uint64_t pop3_maildrop_octets(const struct pop3 *p);
+
+/* Sends LIST (before any RETR is queued, so that its reply comes first:
+ * RETRs may follow at once).  pop3_sizes_read then reads the reply into
+ * msgs[0..n).size, checking it names exactly the messages of the listing.
+ * 0 or -1. */
+int pop3_sizes_send(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
+int pop3_sizes_read(struct pop3 *p, struct pop3_msg *msgs, size_t n,
+		    struct pf_error *err) PF_MUST_CHECK;
 
 /* Queues RETR num.  With PIPELINING up to POP3_PIPELINE_MAX commands are
  * written ahead; without, the command is written when the previous reply

@@ -39,7 +39,9 @@ struct pop3 {
 	struct qcmd fifo[POP3_PIPELINE_MAX];
 	size_t head, count, written;
 	int listing_next;         /* pop3_expect_listing: the login may send it */
-	int listing_sent;         /* STAT, UIDL and LIST are out, unanswered */
+	int listing_sent;         /* STAT and UIDL are out, unanswered */
+	int have_sizes;           /* the last listing read LIST too (no UIDL) */
+	uint64_t stat_octets;     /* the maildrop's size from STAT */
 	char out[POP3_PIPELINE_MAX * QCMD_MAX];
 	size_t outlen;
 	struct decode dec;
@@ -57,7 +59,7 @@ int pop3i_broken(struct pop3 *p);
  * of words to show: 1 "PASS ****", 2 "AUTH PLAIN ****", 3 "****"). */
 int pop3i_send_line(struct pop3 *p, const char *line, int sensitive, struct pf_error *err);
 
-/* Sends STAT, with PIPELINING also UIDL and LIST in the same write (then
+/* Sends STAT, with PIPELINING also UIDL in the same write (then
  * p->listing_sent is set).  0 or -1. */
 int pop3i_send_listing(struct pop3 *p, struct pf_error *err);
 

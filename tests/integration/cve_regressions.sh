@@ -37,8 +37,10 @@ uid_script() {   # LEN FILE [--again]: listing-two.pop3 with message 2's UID LEN
 	uid=$(uid_of "$1")
 	{
 		printf 'INCLUDE %s\nC: STAT\nS: +OK 2 100\nC: UIDL\nS: +OK\nS: 1 uid-one\n' "$SCRIPTS/login.pop3"
-		printf 'S: 2 %s\nS: .\nC: LIST\nS: +OK\nS: 1 50\nS: 2 50\nS: .\n' "$uid"
-		[ "${3:-}" = --again ] || printf 'INCLUDE %s\n' "$SCRIPTS/retr-one.pop3" "$SCRIPTS/retr-two.pop3"
+		printf 'S: 2 %s\nS: .\n' "$uid"
+		# LIST only when something is new.
+		[ "${3:-}" = --again ] || printf 'C: LIST\nS: +OK\nS: 1 50\nS: 2 50\nS: .\nINCLUDE %s\nINCLUDE %s\n' \
+			"$SCRIPTS/retr-one.pop3" "$SCRIPTS/retr-two.pop3"
 		printf 'INCLUDE %s\n' "$SCRIPTS/dele-quit.pop3"
 	} >"$2"
 }

@@ -37,13 +37,14 @@ done
 # --- UIDs with '/' and '..' are valid (RFC 1939: 0x21..0x7E) and must be delivered, but never
 # become a path: no file or directory named after them may appear anywhere we write.
 token=pf-escape-$RANDOM$RANDOM
-listing() {   # the maildrop of listing-two.pop3, with path-like UIDs
+listing() {   # [--again]: the maildrop of listing-two.pop3, with path-like UIDs (no LIST when
+	# nothing is new)
 	printf 'INCLUDE %s\nC: STAT\nS: +OK 2 100\nC: UIDL\nS: +OK\n' "$SCRIPTS/login.pop3"
 	printf 'S: 1 ../../%s\nS: 2 /%s/../../x/y\nS: .\n' "$token" "$token"
-	printf 'C: LIST\nS: +OK\nS: 1 50\nS: 2 50\nS: .\n'
+	[ "${1:-}" = --again ] || printf 'C: LIST\nS: +OK\nS: 1 50\nS: 2 50\nS: .\n'
 }
 { listing; printf 'INCLUDE %s\n' "$SCRIPTS/retr-one.pop3" "$SCRIPTS/retr-two.pop3" "$SCRIPTS/dele-quit.pop3"; } >"$T/slash.pop3"
-{ listing; printf 'INCLUDE %s\n' "$SCRIPTS/dele-quit.pop3"; } >"$T/slash-again.pop3"
+{ listing --again; printf 'INCLUDE %s\n' "$SCRIPTS/dele-quit.pop3"; } >"$T/slash-again.pop3"
 serve slash "$T/slash.pop3"
 conf slash
 run slash

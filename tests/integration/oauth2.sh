@@ -85,9 +85,6 @@ S: +OK 0 0
 C: UIDL
 S: +OK
 S: .
-C: LIST
-S: +OK
-S: .
 C: QUIT
 S: +OK bye'
 

@@ -91,12 +91,14 @@ with open(t + "/big-uidl.txt", "w", newline="") as f:
 with open(t + "/big-list.txt", "w", newline="") as f:
     f.write("+OK\r\n" + "".join(f"{i} {100 + i % 50}\r\n" for i in range(1, n + 1)) + ".\r\n")
 PY
-big_script() {   # NAME [extra steps]: the listing, then the given steps, then QUIT
+big_script() {   # NAME [extra steps]: the listing, then the given steps, then QUIT. LIST (the
+	# sizes) only when steps are given: --check and a poll with nothing new never ask for it.
 	local name=$1
 	shift
 	{
 		printf 'INCLUDE %s\nC: STAT\nS: +OK %s %s\n' "$SCRIPTS/login.pop3" "$N" "$((N * 125))"
-		printf 'C: UIDL\nSFILE big-uidl.txt\nC: LIST\nSFILE big-list.txt\n'
+		printf 'C: UIDL\nSFILE big-uidl.txt\n'
+		[ $# = 0 ] || printf 'C: LIST\nSFILE big-list.txt\n'
 		printf '%s\n' "$@"
 		printf 'C: QUIT\nS: +OK\n'
 	} >"$T/$name.pop3"

@@ -231,9 +231,9 @@ static void login__plain_pipelines_the_listing(void **state)
 	(void)state;
 	/* AUTH PLAIN, STAT, UIDL and LIST all arrive before any reply. */
 	static const char *const script[] = {
-		"S:+OK ready", "C:CAPA", "S:+OK", "S:SASL PLAIN", "S:PIPELINING", "S:.", "W:4",
-		"C:AUTH PLAIN AGFsaWNlAHMzY3JldA==", "C:STAT", "C:UIDL", "C:LIST",
-		"S:+OK in", "S:+OK 1 10", "S:+OK", "S:1 u1", "S:.", "S:+OK", "S:1 10", "S:.", NULL,
+		"S:+OK ready", "C:CAPA", "S:+OK", "S:SASL PLAIN", "S:PIPELINING", "S:.", "W:3",
+		"C:AUTH PLAIN AGFsaWNlAHMzY3JldA==", "C:STAT", "C:UIDL",
+		"S:+OK in", "S:+OK 1 10", "S:+OK", "S:1 u1", "S:.", NULL,
 	};
 	struct server sv;
 	struct pf_error err = { 0 };
@@ -255,10 +255,9 @@ static void login__user_pass_pipelined_refused_is_auth_error(void **state)
 {
 	(void)state;
 	static const char *const script[] = {
-		"S:+OK ready", "C:CAPA", "S:+OK", "S:USER", "S:PIPELINING", "S:.", "W:5",
-		"C:USER alice", "C:PASS wrong", "C:STAT", "C:UIDL", "C:LIST",
-		"S:+OK", "S:-ERR [AUTH] no", "S:-ERR not logged in", "S:-ERR not logged in",
-		"S:-ERR not logged in", NULL,
+		"S:+OK ready", "C:CAPA", "S:+OK", "S:USER", "S:PIPELINING", "S:.", "W:4",
+		"C:USER alice", "C:PASS wrong", "C:STAT", "C:UIDL",
+		"S:+OK", "S:-ERR [AUTH] no", "S:-ERR not logged in", "S:-ERR not logged in", NULL,
 	};
 	struct server sv;
 	struct pf_error err = { 0 };
@@ -283,7 +282,7 @@ static void login__no_pipelining_waits_for_the_login(void **state)
 	static const char *const script[] = {
 		"S:+OK ready", "C:CAPA", "S:+OK", "S:SASL PLAIN", "S:.",
 		"C:AUTH PLAIN AGFsaWNlAHMzY3JldA==", "Q", "S:+OK in", "C:STAT", "S:+OK 0 0",
-		"C:UIDL", "S:+OK", "S:.", "C:LIST", "S:+OK", "S:.", NULL,
+		"C:UIDL", "S:+OK", "S:.", NULL,
 	};
 	struct server sv;
 	struct pf_error err = { 0 };
@@ -711,6 +710,12 @@ static void listing__reads_uids_and_sizes(void **state)
 	assert_int_equal(n, 2);
 	assert_string_equal(m[0].uid, "aaa");
 	assert_string_equal(m[1].uid, "bbb");
+	assert_int_equal(m[0].size, 0); /* not asked yet */
+	assert_false(pop3_have_sizes(p));
+	assert_int_equal(pop3_maildrop_octets(p), 300);
+	assert_int_equal(pop3_sizes_send(p, &err), 0);
+	assert_int_equal(pop3_sizes_read(p, m, n, &err), 0);
+	assert_true(pop3_have_sizes(p));
 	assert_int_equal(m[0].size, 100);
 	assert_int_equal(m[1].size, 200);
 	assert_int_equal(m[1].num, 2);
@@ -719,11 +724,58 @@ static void listing__reads_uids_and_sizes(void **state)
 	assert_int_equal(server_status(&sv), 0);
 }
 
+/* LIST that leaves out a message of the listing is not trusted. */
+static void sizes__when_incomplete__then_protocol_error(void **state)
+{
+	(void)state;
+	static const char *const rest[] = {
+		"C:STAT", "S:+OK 2 300", "C:UIDL", "S:+OK", "S:1 aaa", "S:2 bbb", "S:.",
+		"C:LIST", "S:+OK", "S:1 100", "S:.", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct pop3_msg *m;
+	size_t n;
+	struct pop3 *p = logged_in(&sv, NULL, rest);
+
+	assert_int_equal(pop3_listing(p, &m, &n, &err), 0);
+	assert_int_equal(pop3_sizes_send(p, &err), 0);
+	assert_int_equal(pop3_sizes_read(p, m, n, &err), -1);
+	assert_int_equal(err.cls, PF_ERR_PROTO);
+	assert_non_null(strstr(err.msg, "incomplete"));
+	free(m);
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
+/* Without UIDL the listing needs the sizes at once (everything is new). */
+static void listing__when_no_uidl__then_sizes_at_once(void **state)
+{
+	(void)state;
+	static const char *const rest[] = {
+		"C:STAT", "S:+OK 1 42", "C:UIDL", "S:-ERR no UIDL here",
+		"C:LIST", "S:+OK", "S:1 42", "S:.", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct pop3_msg *m;
+	size_t n;
+	struct pop3 *p = logged_in(&sv, NULL, rest);
+
+	assert_int_equal(pop3_listing(p, &m, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(m[0].uid, "");
+	assert_true(pop3_have_sizes(p));
+	assert_int_equal(m[0].size, 42);
+	free(m);
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
 static void listing__pipelined__when_advertised(void **state)
 {
 	static const char *const rest[] = {
-		"W:3", "C:STAT", "C:UIDL", "C:LIST", "S:+OK 1 10", "S:+OK", "S:1 u1", "S:.",
-		"S:+OK", "S:1 10", "S:.", NULL,
+		"W:2", "C:STAT", "C:UIDL", "S:+OK 1 10", "S:+OK", "S:1 u1", "S:.", NULL,
 	};
 	struct server sv;
 	struct pf_error err = { 0 };
@@ -736,7 +788,7 @@ static void listing__pipelined__when_advertised(void **state)
 	assert_int_equal(pop3_listing(p, &m, &n, &err), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(m[0].uid, "u1");
-	assert_int_equal(m[0].size, 10);
+	assert_int_equal(pop3_maildrop_octets(p), 10);
 	free(m);
 	pop3_free(p);
 	assert_int_equal(server_status(&sv), 0);
@@ -910,6 +962,8 @@ int main(void)
 		cmocka_unit_test(login__sasl_refused__is_auth_error),
 		cmocka_unit_test(listing__reads_uids_and_sizes),
 		cmocka_unit_test(listing__pipelined__when_advertised),
+		cmocka_unit_test(sizes__when_incomplete__then_protocol_error),
+		cmocka_unit_test(listing__when_no_uidl__then_sizes_at_once),
 		cmocka_unit_test(listing__duplicate_uid__is_refused),
 		cmocka_unit_test(listing__more_lines_than_stat__is_refused),
 		cmocka_unit_test(listing__bad_uid__is_refused),

@@ -67,4 +67,26 @@ md_check_names "$T/Maildir-stls"
 pf_run check -f "$T/config" -c
 pf_expect_rc 1 "--check with nothing new"
 [ "$(md_count "$T/Maildir")" = 205 ] || t_fail "--check delivered messages"
+
+# max_size and the two ways LIST is asked: five 2000-byte messages and one of 200,000. Under
+# max_size 100000 the maildrop is larger than max_size, so LIST is read before any RETR and the
+# big one is never requested; under 1000000 the whole maildrop fits, so LIST goes out with the
+# RETRs (src/fetch.c, sizes_and_requests) and all six arrive.
+lab_reset
+lab_mkmail --count 5 --seed 44 --size-profile fixed:2000 --manifest "$T/manifest-small"
+lab_mkmail --count 0 --big 200000 --seed 45 --first-seq 6 --manifest "$T/manifest-big"
+cat "$T/manifest-small" "$T/manifest-big" >"$T/manifest-six"
+[ "$(lab_count)" = 6 ] || t_fail "mkmail did not make the six messages"
+pf_config "$T/config-max" keep=true max_size=100000 maildir="$T/Maildir-max" state_dir="$T/state-max"
+pf_run max -f "$T/config-max" -vv
+pf_expect_rc 0 "max_size 100000 over a 210 KB maildrop"
+grep -q 'skipping message 6' "$PF_ERR" || t_fail "max_size: message 6 was not skipped by its LIST size"
+! grep -q 'C: RETR 6' "$PF_ERR" || t_fail "max_size: message 6 was requested"
+grep -n 'C: LIST\|C: RETR' "$PF_ERR" | head -n 1 | grep -q 'C: LIST' ||
+	t_fail "max_size: a RETR went out before LIST"
+pf_verify "$T/manifest-small" "$T/Maildir-max" --strict-tmp
+pf_config "$T/config-all" keep=true max_size=1000000 maildir="$T/Maildir-all" state_dir="$T/state-all"
+pf_run all -f "$T/config-all" -vv
+pf_expect_rc 0 "max_size 1000000 over a 210 KB maildrop"
+pf_verify "$T/manifest-six" "$T/Maildir-all" --strict-tmp
 t_log "PASS"

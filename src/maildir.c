@@ -513,6 +513,16 @@ static const char *file_desc(const struct maildir_file *f, char *buf, size_t cap
 	return buf; /* cut when too long: display text only */
 }
 
+/* The error for errno e from verb on path: a full disk or quota is said
+ * as such, since that is what the user must fix. */
+static int io_error(struct pf_error *err, int e, const char *verb, const char *path)
+{
+	if (e == ENOSPC || e == EDQUOT)
+		return pf_error_set(err, PF_ERR_LOCAL, "disk full writing %s (%s)", path,
+				    strerror(e));
+	return pf_error_errno(err, PF_ERR_LOCAL, e, "cannot %s %s", verb, path);
+}
+
 int maildir_file_write(struct maildir_file *f, const void *buf, size_t len,
 		       struct pf_error *err)
 {
@@ -527,11 +537,7 @@ int maildir_file_write(struct maildir_file *f, const void *buf, size_t len,
 		return 0;
 	e = errno;
 	f->broken = 1;
-	if (e == ENOSPC || e == EDQUOT)
-		return pf_error_set(err, PF_ERR_LOCAL, "disk full writing %s (%s)",
-				    file_desc(f, desc, sizeof desc), strerror(e));
-	return pf_error_errno(err, PF_ERR_LOCAL, e, "cannot write %s",
-			      file_desc(f, desc, sizeof desc));
+	return io_error(err, e, "write", file_desc(f, desc, sizeof desc));
 }
 
 void maildir_file_start_sync(struct maildir_file *f)
@@ -556,11 +562,7 @@ int maildir_file_sync(struct maildir_file *f, struct pf_error *err)
 		int e = f->broken ? EIO : errno;
 
 		f->broken = 1;
-		if (e == ENOSPC || e == EDQUOT)
-			return pf_error_set(err, PF_ERR_LOCAL, "disk full writing %s (%s)",
-					    file_desc(f, desc, sizeof desc), strerror(e));
-		return pf_error_errno(err, PF_ERR_LOCAL, e, "cannot fsync %s",
-				      file_desc(f, desc, sizeof desc));
+		return io_error(err, e, "fsync", file_desc(f, desc, sizeof desc));
 	}
 	f->synced = 1;
 	return 0;
@@ -578,11 +580,7 @@ static int sync_by_syncfs(struct maildir_file *const *files, size_t n, struct pf
 
 		for (size_t i = 0; i < n; i++)
 			files[i]->broken = 1;
-		if (e == ENOSPC || e == EDQUOT)
-			return pf_error_set(err, PF_ERR_LOCAL, "disk full writing into %s (%s)",
-					    md->path, strerror(e));
-		return pf_error_errno(err, PF_ERR_LOCAL, e, "cannot sync the file system of %s",
-				      md->path);
+		return io_error(err, e, "syncfs the file system of", md->path);
 	}
 	for (size_t i = 0; i < n; i++)
 		files[i]->synced = 1;

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "config_int.h"
 #include "config_text.h"
+#include "trust.h"
 
 /* The pf_error of the config_load() in progress.  libconfuse's error
  * callback has no user pointer; thread-local keeps a reload in one thread
@@ -106,40 +107,18 @@ int config_fail(cfg_t *cfg, const char *fmt, ...)
 	return -1;
 }
 
-static void wipe_secrets(cfg_t *cfg)
+/* DESIGN.md section 3: the main file can always make popfetch run a
+ * command; an accounts.d file only when it sets a key that runs one or
+ * holds a secret.  A secret also needs mode 0600 (like fetchmail). */
+static int check_trust(cfg_t *cfg, const struct stat *st, const char *path, int main_file,
+		       struct pf_error *err)
 {
-	unsigned n = cfg_size(cfg, "account");
+	const char *secret;
+	int needs = config_trust_needs(cfg, &secret);
 
-	for (unsigned i = 0; i < n; i++) {
-		cfg_t *sec = cfg_getnsec(cfg, "account", i), *o = config_oauth2_sec(sec);
-		char *pw = cfg_getstr(sec, "password");
-		char *cs = config_is_set(o, "client_secret") ? cfg_getstr(o, "client_secret") : NULL;
-
-		if (pw != NULL)
-			pf_wipe(pw, strlen(pw));
-		if (cs != NULL)
-			pf_wipe(cs, strlen(cs));
-	}
-}
-
-static int has_password(cfg_t *cfg)
-{
-	unsigned n = cfg_size(cfg, "account");
-
-	for (unsigned i = 0; i < n; i++)
-		if (cfg_getstr(cfg_getnsec(cfg, "account", i), "password") != NULL)
-			return 1;
-	return 0;
-}
-
-/* Like fetchmail: a password readable by anyone else is refused (exit 6). */
-static int check_perm(cfg_t *cfg, const struct stat *st, const char *path, struct pf_error *err)
-{
-	if ((st->st_mode & 077) == 0 || !has_password(cfg))
+	if (!needs && !main_file)
 		return 0;
-	return pf_error_set(err, PF_ERR_CONFIG_PERM,
-			    "%s holds a password and is readable by others; run: chmod 600 %s",
-			    path, path);
+	return trust_check(st, path, secret, err);
 }
 
 /* Parses text (the contents of path) into a new cfg_t, or NULL. */
@@ -173,7 +152,7 @@ static cfg_t *parse_text(char *text, size_t len, const char *path, int main_file
 	pf_error_set(err, PF_ERR_CONFIG, "%s: syntax error", path);
 fail:
 	if (cfg != NULL) {
-		wipe_secrets(cfg);
+		config_wipe_secrets(cfg);
 		cfg_free(cfg);
 	}
 	return NULL;
@@ -192,14 +171,14 @@ static int load_file(struct config *c, const char *path, int main_file, struct p
 	if (config_prescan(text, path, err) < 0)
 		goto fail;
 	cfg = parse_text(text, len, path, main_file, err);
-	if (cfg == NULL || check_perm(cfg, &st, path, err) < 0)
+	if (cfg == NULL || check_trust(cfg, &st, path, main_file, err) < 0)
 		goto fail;
 	if (main_file && config_copy_globals(c, cfg, err) < 0)
 		goto fail;
 	rc = config_add_accounts(c, cfg, path, err);
 fail:
 	if (cfg != NULL) {
-		wipe_secrets(cfg);
+		config_wipe_secrets(cfg);
 		cfg_free(cfg);
 	}
 	pf_wipe(text, len);
@@ -318,6 +297,10 @@ int config_load(const char *path, struct config **cfg_r, struct pf_error *err)
 		goto fail;
 	}
 	if (load_file(c, c->path, 1, err) < 0 || load_accounts_d(c, err) < 0)
+		goto fail;
+	/* The uid stores there decide what is deleted on the server; a
+	 * missing one is created 0700 on first use. */
+	if (trust_check_path(c->state_dir, NULL, err) < 0)
 		goto fail;
 	if (c->naccounts == 0) {
 		pf_error_set(err, PF_ERR_CONFIG, "no account defined in %s", c->path);

@@ -20,6 +20,15 @@
  * they are errors, as in accounts.d files).  NULL when out of memory. */
 cfg_t *config_parser_new(int main_file);
 
+/* Whether the accounts parsed into cfg set a key that needs the file
+ * to be trusted (trust.h): a command popfetch runs or a secret.  1 or 0;
+ * *secret_r: what the first secret is, for trust_check(), NULL when the
+ * file holds none. */
+int config_trust_needs(cfg_t *cfg, const char **secret_r);
+
+/* Overwrites every secret value held in cfg (before cfg_free). */
+void config_wipe_secrets(cfg_t *cfg);
+
 /* Reports through libconfuse so the message gets the file and line of
  * cfg (config.c turns it into the pf_error of the load).  Returns -1. */
 int config_fail(cfg_t *cfg, const char *fmt, ...) PF_PRINTF(2, 3);

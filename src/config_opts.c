@@ -92,6 +92,19 @@ static cfg_opt_t root_opts[] = {
 	CFG_END()
 };
 
+/* Keys that make the file that sets them need trust (trust.h): a secret
+ * (secret names it for the message) or a command popfetch runs (secret
+ * NULL).  A new key that holds either is one line here. */
+static const struct {
+	const char *section;         /* "account" or "oauth2" (its block) */
+	const char *name;
+	const char *secret;
+} trusted_keys[] = {
+	{ "account", "password", "a password" },
+	{ "account", "password_command", NULL },
+	{ "oauth2", "client_secret", "an OAuth2 client_secret" },
+};
+
 struct enum_word {
 	const char *opt;
 	const char *word;
@@ -403,4 +416,50 @@ cfg_t *config_parser_new(int main_file)
 		cfg = NULL;
 	}
 	return cfg;
+}
+
+/* The section of account sec where key k lives, or NULL. */
+static cfg_t *trusted_key_sec(cfg_t *sec, size_t k)
+{
+	return strcmp(trusted_keys[k].section, "oauth2") == 0 ? config_oauth2_sec(sec) : sec;
+}
+
+int config_trust_needs(cfg_t *cfg, const char **secret_r)
+{
+	unsigned n = cfg_size(cfg, "account");
+	int needs = 0;
+
+	*secret_r = NULL;
+	for (unsigned i = 0; i < n; i++) {
+		cfg_t *sec = cfg_getnsec(cfg, "account", i);
+
+		for (size_t k = 0; k < sizeof trusted_keys / sizeof trusted_keys[0]; k++) {
+			if (!config_is_set(trusted_key_sec(sec, k), trusted_keys[k].name))
+				continue;
+			needs = 1;
+			if (*secret_r == NULL)
+				*secret_r = trusted_keys[k].secret;
+		}
+	}
+	return needs;
+}
+
+void config_wipe_secrets(cfg_t *cfg)
+{
+	unsigned n = cfg_size(cfg, "account");
+
+	for (unsigned i = 0; i < n; i++) {
+		cfg_t *sec = cfg_getnsec(cfg, "account", i);
+
+		for (size_t k = 0; k < sizeof trusted_keys / sizeof trusted_keys[0]; k++) {
+			cfg_t *where = trusted_key_sec(sec, k);
+			char *v;
+
+			if (trusted_keys[k].secret == NULL || !config_is_set(where, trusted_keys[k].name))
+				continue;
+			v = cfg_getstr(where, trusted_keys[k].name);
+			if (v != NULL)
+				pf_wipe(v, strlen(v));
+		}
+	}
 }

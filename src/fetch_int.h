@@ -13,7 +13,7 @@
 #include "fetch.h"
 #include "progress.h"
 
-struct maildir;
+struct delivery;
 struct pop3;
 struct pop3_msg;
 struct uidstore;
@@ -40,7 +40,7 @@ struct poll {
 	time_t now;
 	int lock_fd;
 	struct uidstore *store;
-	struct maildir *md;
+	struct delivery *dest;    /* where messages go (delivery.h) */
 	struct window win;
 	size_t batch_max;         /* messages a batch (batch_limit) */
 	struct pop3 *pop;
@@ -49,6 +49,7 @@ struct poll {
 	unsigned char *deletable; /* per listing index: durable locally */
 	char *buf;                /* decoded body chunk */
 	struct progress progress;
+	struct pf_error deferred; /* a destination's refusal the poll went on after */
 };
 
 /* The request window's bound in LIST bytes: what a stop must still read

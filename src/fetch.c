@@ -18,6 +18,7 @@
 #include "oauth2.h"
 #include "pop3.h"
 #include "progress.h"
+#include "provider.h"
 #include "uidstore.h"
 #include "util.h"
 
@@ -210,6 +211,26 @@ static int login_again_oauth2(struct poll *pl, char **secret)
 	return pop3_login(pl->pop, a->auth, a->user, fresh, pl->err);
 }
 
+/* A refused login of a preset's account ends with what the user must do
+ * there (DESIGN.md section 9): the provider's advice after the server's
+ * sanitised text.  The advice is preset data, never a server's word; it
+ * is dropped rather than cut when the two do not fit one error. */
+static void advise_login(struct poll *pl)
+{
+	char advice[PF_ERRMSG_MAX], msg[PF_ERRMSG_MAX];
+	int n;
+
+	if (pl->err->cls != PF_ERR_AUTH ||
+	    provider_login_advice(provider_find(pl->acct->provider), pl->acct->name, advice,
+				  sizeof advice) < 0)
+		return;
+	n = snprintf(msg, sizeof msg, "%s; %s", pl->err->msg, advice);
+	if (n < 0 || (size_t)n >= sizeof msg)
+		n = snprintf(msg, sizeof msg, "the server refused the login; %s", advice);
+	if (n > 0 && (size_t)n < sizeof msg)
+		memcpy(pl->err->msg, msg, (size_t)n + 1);
+}
+
 /* The secret is fetched first: a password_command that fails, or a
  * backoff in force, must not cost a connection to the server. */
 static int connect_server(struct poll *pl)
@@ -238,6 +259,8 @@ static int connect_server(struct poll *pl)
 			rc = pop3_login(pl->pop, a->auth, a->user, secret, pl->err);
 			if (rc < 0)
 				rc = login_again_oauth2(pl, &secret);
+			if (rc < 0)
+				advise_login(pl);
 			if (!pl->probe)
 				rc = note_login(pl, &b, rc);
 		}

@@ -19,6 +19,9 @@ TESTLIB=${TESTLIB:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)}
 POPFETCH=${POPFETCH:-$TESTLIB/../../src/popfetch}
 PF_TIMEOUT=${PF_TIMEOUT:-120}
 PATH=$PATH:/usr/sbin:/sbin          # dovecot, runuser, useradd
+# A sanitizer report exits PF_SAN_EXIT (the caller's options kept): pf_run fails on it, and
+# t_cleanup fails a test whose files hold a report (popfetch's stderr kept in $T by the test).
+. "$TESTLIB/sanitizer-env.sh"
 T_NAME=test T='' T_PIDS=() T_LABS=() PF_RC=0 PF_ERR='' PF_OUT='' PF_SECS=0 PF_MS=0
 
 t_log() { printf '[%s %s] %s\n' "$T_NAME" "$(date +%T)" "$*"; }
@@ -67,6 +70,7 @@ t_cleanup() {
 		"$TESTLIB/lab-dovecot" stop "$lab" >/dev/null 2>&1 || echo "[$T_NAME] could not stop the lab in $lab" >&2
 	done
 	if [ -n "$T" ] && [ -d "$T" ]; then
+		t_san_scan || rc=1
 		if [ "$rc" = 0 ] || [ "$rc" = 77 ]; then
 			if [ "${POPFETCH_TEST_KEEP:-0}" = 1 ]; then echo "[$T_NAME] kept $T"; else rm -rf "$T"; fi
 		else
@@ -74,6 +78,15 @@ t_cleanup() {
 		fi
 	fi
 	exit "$rc"
+}
+
+t_san_scan() {   # 1, with the lines, when a file under $T holds a sanitizer report
+	local hits
+	# -D skip: never read from the sockets and FIFOs of the servers; -I: not the binaries.
+	hits=$(grep -rIE -D skip -m 3 -- "$PF_SAN_REPORT_RE" "$T" 2>/dev/null | head -n 20) || true
+	[ -n "$hits" ] || return 0
+	printf '[%s] FAIL: a sanitizer report in the files of this test:\n%s\n' "$T_NAME" "$hits" >&2
+	return 1
 }
 
 t_init() {   # NAME
@@ -235,6 +248,7 @@ pf_run() {   # NAME ARGS...: runs popfetch (bounded by PF_TIMEOUT) with output i
 	{ timeout -k 5 "$PF_TIMEOUT" "${cmd[@]}" "$@" >"$PF_OUT" 2>"$PF_ERR" || PF_RC=$?; } 2>/dev/null
 	PF_MS=$(( $(t_now_ms) - start ))
 	PF_SECS=$(( (PF_MS + 500) / 1000 ))
+	[ "$PF_RC" != "$PF_SAN_EXIT" ] || t_fail "popfetch ($name) exited $PF_RC: a sanitizer report"
 	[ "${PF_QUIET:-0}" = 1 ] || t_log "popfetch $* -> exit $PF_RC (${PF_SECS}s)"
 	# 124: timeout sent SIGTERM; 137 without the test hook: it needed SIGKILL too.
 	if [ "$PF_RC" = 124 ] || { [ "$PF_RC" = 137 ] && [ -z "${POPFETCH_TEST_STOP_AFTER_STEP:-}" ]; }; then

@@ -89,6 +89,37 @@ t_san_scan() {   # 1, with the lines, when a file under $T holds a sanitizer rep
 	return 1
 }
 
+t_no_secret() {   # CONTEXT SECRET FILE...: SECRET is in no FILE, neither plain nor base64-encoded
+	# A login sends the password base64-encoded in a SASL message (PLAIN "\0user\0pass", LOGIN,
+	# XOAUTH2 "user=U\1auth=Bearer T\1\1", OAUTHBEARER): grepping for the plain text misses that.
+	# Inside any longer base64 text the secret starts at one of three byte offsets; for each, the
+	# characters that encode only its own bytes are a fixed string, so looking for those three
+	# (and their base64url spelling) finds it in every SASL form, whatever surrounds it.
+	local ctx=$1 secret=$2 out
+	shift 2
+	out=$(python3 - "$secret" "$@" 2>&1 <<'PY'
+import base64, sys
+secret = sys.argv[1].encode()
+if len(secret) < 8:   # shorter, some offset leaves fewer than 8 fixed characters to look for
+    sys.exit(f"secret {sys.argv[1]!r} is too short to be looked for in base64 reliably")
+needles = {secret: "in plain text"}
+for k in range(3):
+    enc = base64.b64encode(b"\0" * k + secret)
+    # k bytes before it share the first 4-character group; a partial last group depends on
+    # what follows. What remains is fixed.
+    inner = enc[4 if k else 0:(k + len(secret)) // 3 * 4]
+    needles.setdefault(inner.replace(b"+", b"-").replace(b"/", b"_"), f"base64url-encoded (offset {k})")
+    needles[inner] = f"base64-encoded (offset {k})"
+for path in sys.argv[2:]:
+    with open(path, "rb") as f:
+        data = f.read()
+    for needle, how in needles.items():
+        if needle in data:
+            sys.exit(f"{path} holds the secret {how}")
+PY
+	) || t_fail "$ctx: ${out:-a secret check failed}"
+}
+
 t_init() {   # NAME
 	T_NAME=$1
 	trap t_cleanup EXIT

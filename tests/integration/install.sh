@@ -38,6 +38,8 @@ out=$("$bin" --version) || fail "the installed binary does not run"
 [ "$out" = "$("$POPFETCH" --version)" ] || fail "the installed binary says '$out'"
 [ -f "$T/root/opt/x/share/man/man1/popfetch.1" ] || fail "popfetch.1 was not installed"
 [ -f "$T/root/opt/x/share/man/man5/popfetch.conf.5" ] || fail "popfetch.conf.5 was not installed"
+[ -f "$T/root/opt/x/share/bash-completion/completions/popfetch" ] || fail "the bash completion was not installed"
+[ -f "$T/root/opt/x/share/zsh/site-functions/_popfetch" ] || fail "the zsh completion was not installed"
 log "prefix=/opt/x: units in /opt/x/lib/systemd/user name /opt/x/bin/popfetch, which runs ($out)"
 
 # 2. configure --prefix=/usr --with-systemduserunitdir=DIR: only the units are installed.

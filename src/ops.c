@@ -3,6 +3,7 @@
 
 #include "log.h"
 #include "ops.h"
+#include "serverinfo.h"
 #include "token.h"
 
 #define OPS_EXIT_USAGE 5
@@ -61,11 +62,27 @@ static int token(const struct config *cfg, const char *name)
 	return 0;
 }
 
+static int serverinfo(const struct config *cfg, const char *name, int login)
+{
+	const struct account *a = find(cfg, name);
+	struct pf_error err = { 0 };
+
+	if (a == NULL)
+		return OPS_EXIT_USAGE;
+	if (serverinfo_run(cfg, a, login, stdout, &err) < 0) {
+		log_error("%s: %s", name, err.msg);
+		return pf_error_exit_code(err.cls);
+	}
+	return 0;
+}
+
 int ops_run(const struct config *cfg, const struct ops_opts *o, char **names, int nnames)
 {
 	(void)names;
 	(void)nnames;
 	if (o->token != NULL)
 		return token(cfg, o->token);
+	if (o->serverinfo != NULL)
+		return serverinfo(cfg, o->serverinfo, o->login);
 	return OPS_EXIT_USAGE;
 }

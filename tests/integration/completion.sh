@@ -55,7 +55,7 @@ expect "$(printf '%s\n' --authorize)" "$(comp --autho)" "one long option"
 expect "$(printf '%s\n' -K -k)" "$(comp - | grep -x -- "-[kK]")" "short options"
 all=$(comp --)
 for o in --config --daemon --keep --no-keep --check --limit --jobs --verbose --quiet --version --help \
-	--log --add-account --authorize --token; do
+	--log --add-account --authorize --token --serverinfo --login --status --json --dump; do
 	grep -qx -- "$o" <<<"$all" || fail "$o is not completed (got: $(echo "$all" | tr '\n' ' '))"
 done
 expect "$(printf '%s\n' stderr syslog)" "$(comp --log '')" "--log values"

@@ -46,6 +46,14 @@ int pop3_open(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
 int pop3_capa(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
 const struct pop3_capa *pop3_caps(const struct pop3 *p);
 
+/* What the server said, sanitised, for display (--serverinfo): the
+ * greeting's text after "+OK", and the lines of the last CAPA listing
+ * joined by '\n' (cut at POP3_CAPA_TEXT_MAX, "" when the server has no
+ * CAPA or after STLS until CAPA is asked again).  Owned by p. */
+#define POP3_CAPA_TEXT_MAX 4096
+const char *pop3_greeting_text(const struct pop3 *p);
+const char *pop3_capa_text(const struct pop3 *p);
+
 /* STLS then TLS handshake (RFC 2595): fails with PF_ERR_TLS when STLS is
  * not offered or refused, or when the server sent anything after its +OK
  * before the handshake.  Forgets the capabilities learned before TLS; the

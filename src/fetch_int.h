@@ -47,6 +47,8 @@ struct poll {
 	struct pop3_msg *msgs;
 	size_t nmsgs;
 	unsigned char *deletable; /* per listing index: durable locally */
+	uint32_t *reported;       /* keys of untouched messages reported this poll */
+	size_t nreported;
 	char *buf;                /* decoded body chunk */
 	struct progress progress;
 	struct pf_error deferred; /* a destination's refusal the poll went on after */

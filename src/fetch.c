@@ -17,6 +17,7 @@
 #include "log.h"
 #include "oauth2.h"
 #include "pop3.h"
+#include "post_command.h"
 #include "progress.h"
 #include "provider.h"
 #include "uidstore.h"
@@ -530,6 +531,9 @@ int fetch_account(const struct config *cfg, const struct account *acct,
 		rc = transact(&pl, opts->check_only);
 	poll_free(&pl);
 	res->seconds = (double)(pf_now_ms() - start) / 1000.0;
+	/* After the lock is released: a slow indexer never delays the next
+	 * poll; a failure is logged and never changes rc. */
+	post_command_run(acct, res->fetched);
 	return rc;
 }
 

@@ -7,6 +7,7 @@
 #include "delivery.h"
 
 extern const struct delivery_ops delivery_maildir_ops;
+extern const struct delivery_ops delivery_mbox_ops;
 extern const struct delivery_ops delivery_mda_ops;
 extern const struct delivery_ops delivery_lmtp_ops;
 

@@ -107,7 +107,7 @@ static int lm_end(void *p, struct delivery_item *it, uint64_t bytes, uint64_t li
 	(void)bytes;
 	(void)lines;
 	if (n < 0 || (size_t)n >= sizeof it->name)
-		return pf_error_set(err, PF_ERR_INTERNAL, "%s: token too long", d->what);
+		return pf_error_set(err, PF_ERR_INTERNAL, "lmtp: token too long");
 	return 0;
 }
 
@@ -126,8 +126,8 @@ static int connect_once(struct lmtpd *d, struct pf_error *err)
 {
 	if (d->conn != NULL)
 		return lmtp_usable(d->conn) ? 0
-					    : pf_error_set(err, PF_ERR_LOCAL, "%s: the LMTP "
-							   "session is unusable", d->what);
+					    : pf_error_set(err, PF_ERR_LOCAL, "LMTP: the session "
+							   "is unusable");
 	d->conn = lmtp_open(d->acct->lmtp, d->acct->timeout, err);
 	if (d->conn == NULL || lmtp_hello(d->conn, NULL, err) < 0)
 		return -1;
@@ -160,8 +160,8 @@ static void refused(struct lmtpd *d, const struct delivery_item *it,
 	log_warn("%s: message %s not delivered (%s, %s); it stays on the server for the next "
 		 "poll", d->what, uid, r->text,
 		 r->code / 100 == 4 ? "a temporary failure" : "refused for good");
-	pf_error_set(err, PF_ERR_LOCAL, "%s: message %s not delivered: %s", d->what, uid,
-		     r->text);
+	/* The poll's error: the account's name is put before it there. */
+	pf_error_set(err, PF_ERR_LOCAL, "lmtp: message %s not delivered: %s", uid, r->text);
 }
 
 /* One message: 0 delivered, 1 refused (logged), -1 the session failed. */

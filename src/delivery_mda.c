@@ -119,7 +119,7 @@ static int mda_end(void *p, struct delivery_item *it, uint64_t bytes, uint64_t l
 	(void)bytes;
 	(void)lines;
 	if (n < 0 || (size_t)n >= sizeof it->name)
-		return pf_error_set(err, PF_ERR_INTERNAL, "%s: token too long", d->what);
+		return pf_error_set(err, PF_ERR_INTERNAL, "mda: token too long");
 	return 0;
 }
 
@@ -137,8 +137,7 @@ static void mda_abort(void *p, struct delivery_item *it)
 /* The mbox "From " line some MDAs want first (mda_from_line): the sender
  * from Return-Path, else MAILER-DAEMON, and the delivery time in
  * asctime(3) form and local time, as procmail and formail write it. */
-static int from_line(struct mda *d, const char *sender, char *line, size_t cap,
-		     struct pf_error *err)
+static int from_line(const char *sender, char *line, size_t cap, struct pf_error *err)
 {
 	char date[32];
 	time_t now = time(NULL);
@@ -147,10 +146,10 @@ static int from_line(struct mda *d, const char *sender, char *line, size_t cap,
 
 	if (localtime_r(&now, &tm) == NULL || strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y",
 						    &tm) == 0)
-		return pf_error_set(err, PF_ERR_INTERNAL, "%s: cannot format the date", d->what);
+		return pf_error_set(err, PF_ERR_INTERNAL, "mda: cannot format the date");
 	n = snprintf(line, cap, "From %s %s\n", sender[0] ? sender : "MAILER-DAEMON", date);
 	if (n < 0 || (size_t)n >= cap)
-		return pf_error_set(err, PF_ERR_INTERNAL, "%s: From line too long", d->what);
+		return pf_error_set(err, PF_ERR_INTERNAL, "mda: From line too long");
 	return n;
 }
 
@@ -218,10 +217,11 @@ static void refused(struct mda *d, const struct delivery_item *it,
 	int temp = st->exited && st->code == MDA_EX_TEMPFAIL && !st->timed_out;
 
 	child_describe(st, timeout_of(d->acct), why, sizeof why);
-	log_warn("%s: message %s not delivered (%s%s); it stays on the server for the next "
+	log_warn("%s: message %s not delivered (%s)%s; it stays on the server for the next "
 		 "poll", d->what, it->uid[0] ? it->uid : "without UID", why,
 		 temp ? ", a temporary failure" : "");
-	pf_error_set(err, PF_ERR_LOCAL, "%s: message %s not delivered: %s", d->what,
+	/* The poll's error: the account's name is put before it there. */
+	pf_error_set(err, PF_ERR_LOCAL, "mda: message %s not delivered: %s",
 		     it->uid[0] ? it->uid : "without UID", why);
 }
 
@@ -230,8 +230,9 @@ static int run_one(struct mda *d, struct delivery_item *it, struct pf_error *err
 {
 	struct mda_msg *mm = it->impl;
 	char from[MDA_FROM_LINE_MAX], sender[MDA_SENDER_MAX + 1];
+	/* what names errors, which the poll prefixes with the account. */
 	struct child_opts o = { .command = d->acct->mda, .timeout_s = timeout_of(d->acct),
-				.what = d->what };
+				.what = "mda" };
 	struct child_status st;
 	struct mda_env env;
 	struct child *c;
@@ -240,7 +241,7 @@ static int run_one(struct mda *d, struct delivery_item *it, struct pf_error *err
 	if (spool_return_path(d->spool, &mm->m, sender, sizeof sender, err) < 0)
 		return -1;
 	if (d->acct->mda_from_line &&
-	    (from_len = from_line(d, sender, from, sizeof from, err)) < 0)
+	    (from_len = from_line(sender, from, sizeof from, err)) < 0)
 		return -1;
 	build_env(&env, d->acct, it->uid, sender, mm->m.len + (uint64_t)from_len);
 	o.env = env.list;

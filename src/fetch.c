@@ -492,6 +492,14 @@ static int transact(struct poll *pl, int check_only)
 				   : pop3_quit(pl->pop, pl->err)) < 0)
 		return -1;
 	pf_step("QUIT");
+	/* A destination refused some messages (an MDA's exit 75): they stay
+	 * on the server, but what it took is deleted like any delivered mail
+	 * (else one message an MDA always refuses would keep the whole
+	 * mailbox on the server), and the poll still fails (exit 10). */
+	if (rc == 0 && pl->deferred.cls != PF_ERR_NONE) {
+		*pl->err = pl->deferred;
+		rc = -1;
+	}
 	return rc;
 }
 

@@ -60,15 +60,16 @@ mda_check_dump() {   # DUMPDIR SECRET
 		n=$((n + 1))
 	done
 	! grep -rl -- "$secret" "$dump" >/dev/null || t_fail "the secret reached the MDA: $(grep -rl -- "$secret" "$dump")"
-	# The environment: the documented variables and the harmless ones child.h lets through.
-	if grep -hvE '^(POPFETCH_(ACCOUNT|UID|SENDER|SIZE)|PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|LC_[A-Z_]+|TZ|TMPDIR|XDG_[A-Z_]+|PWD|OLDPWD|SHLVL|_)=' \
+	# The environment: the documented variables, the harmless ones child.h lets through, and
+	# MDA_* that the mda command line itself sets.
+	if grep -hvE '^(MDA_[A-Z]+|POPFETCH_(ACCOUNT|UID|SENDER|SIZE)|PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|LC_[A-Z_]+|TZ|TMPDIR|XDG_[A-Z_]+|PWD|OLDPWD|SHLVL|_)=' \
 		"$dump"/*.env >"$dump.unexpected-env"; then
 		t_fail "the MDA's environment has variables popfetch should not pass: $(head -n 3 "$dump.unexpected-env" | tr '\n' ' ')"
 	fi
 	grep -q '^POPFETCH_ACCOUNT=' "$dump"/*.env || t_fail "POPFETCH_ACCOUNT was not passed"
 	# Descriptors: 0 and 2 are popfetch's pipes, 1 is /dev/null; the shell running mda-store
 	# may hold the script, a saved /dev/null and the dump file it writes. Nothing else.
-	if awk 'NR > 1 { print $NF }' "$dump"/*.fds |
+	if awk 'FNR > 1 { print $NF }' "$dump"/*.fds |
 		grep -vE "^(pipe:\[[0-9]+\]|/dev/null|$script|$dump/[0-9]+\.fds)$" >"$dump.unexpected-fds"; then
 		t_fail "the MDA inherited descriptors: $(head -n 5 "$dump.unexpected-fds" | tr '\n' ' ')"
 	fi

@@ -91,7 +91,7 @@ if [ "$(id -u)" = 0 ]; then
 	chown -R "$u:$(id -gn "$u")" "$T/lda"
 	as_user="setpriv --reuid=$u --regid=$(id -g "$u") --clear-groups "
 fi
-poll lda "${as_user}env HOME=$T/lda/home $LDA -c $T/lda/dovecot.conf -e"
+poll lda "${as_user}env HOME=$T/lda/home $LDA -c $T/lda/dovecot.conf -e -f \"\$POPFETCH_SENDER\""
 verify_filed "$T/lda/mail" "$T/lda/mail/.Retry"
 grep -q "stored mail into mailbox 'Retry'" "$T/lda/lda.log" ||
 	t_fail "the LDA log does not show the Sieve fileinto"

@@ -74,6 +74,7 @@ struct uidstore {
 	size_t expired;      /* forgotten in memory since the last rewrite */
 	int stale_seen;      /* some last_seen is well ahead of the file */
 	int poisoned;        /* a write or fsync failed: trust nothing more */
+	int unsynced;        /* uidstore_write() wrote records not fsynced yet */
 };
 
 /* --- validation ---------------------------------------------------------- */
@@ -768,27 +769,44 @@ int uidstore_forget(struct uidstore *s, const char *uid, struct pf_error *err)
 	return 0;
 }
 
-int uidstore_commit(struct uidstore *s, struct pf_error *err)
+/* Appends the records added since the last write in one write. */
+static int write_pending(struct uidstore *s, struct pf_error *err)
 {
 	if (s->poisoned)
 		return pf_error_set(err, PF_ERR_LOCAL, "state file %s had a write error earlier "
 				    "in this run; nothing more is recorded", s->path);
 	if (s->pend_len == 0)
 		return 0;
-	/* One write, then fsync.  If either fails the file's state is
-	 * unknown (Linux may drop dirty pages after a failed fsync and
-	 * report success the next time), so the store refuses all later
-	 * commits: the caller must delete nothing. */
 	if (pf_write_all(s->fd, s->pend, s->pend_len) < 0) {
 		s->poisoned = 1;
 		return io_error(errno, "append to", s->path, err);
 	}
+	s->journal += s->pend_records;
+	s->pend_len = s->pend_records = 0;
+	s->unsynced = 1;
+	return 0;
+}
+
+int uidstore_write(struct uidstore *s, struct pf_error *err)
+{
+	return write_pending(s, err);
+}
+
+int uidstore_commit(struct uidstore *s, struct pf_error *err)
+{
+	if (s->pend_len == 0 && !s->unsynced && !s->poisoned)
+		return 0;
+	/* One write, then fsync.  If either fails the file's state is
+	 * unknown (Linux may drop dirty pages after a failed fsync and
+	 * report success the next time), so the store refuses all later
+	 * commits: the caller must delete nothing. */
+	if (write_pending(s, err) < 0)
+		return -1;
 	if (fsync(s->fd) < 0) {
 		s->poisoned = 1;
 		return io_error(errno, "fsync", s->path, err);
 	}
-	s->journal += s->pend_records;
-	s->pend_len = s->pend_records = 0;
+	s->unsynced = 0;
 	return 0;
 }
 
@@ -838,6 +856,7 @@ int uidstore_compact(struct uidstore *s, struct pf_error *err)
 	/* The new file holds every entry, uncommitted changes included. */
 	s->journal = s->count;
 	s->pend_len = s->pend_records = 0;
+	s->unsynced = 0;
 	s->expired = 0;
 	s->stale_seen = 0;
 	for (size_t i = 0; i < s->nbuckets; i++)

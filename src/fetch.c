@@ -77,6 +77,11 @@ static int open_store(struct poll *pl)
 	pl->store = uidstore_open(pl->cfg->state_dir, a->name, a->host, a->user, pl->err);
 	if (pl->store == NULL)
 		return -1;
+	/* DESIGN.md section 2: a store recorded for another server or user
+	 * must not skip or delete anything; stop before reading the listing
+	 * (the connection closes without QUIT: nothing is deleted). */
+	if (uidstore_check_binding(pl->store, pl->err) < 0)
+		return -1;
 	if (uidstore_each_pending(pl->store, resolve_pending, pl) < 0)
 		return -1;
 	return uidstore_commit(pl->store, pl->err);

@@ -32,6 +32,8 @@ enum { OPT_RETRY_NOW = 256, OPT_DAEMON, OPT_LOG, OPT_REBUILD, OPT_PROGRESS, OPT_
        OPT_ADD_ACCOUNT, OPT_PROVIDER, OPT_NAME, OPT_MAILDIR, OPT_PASSWORD_STDIN,
        OPT_PASSWORD_COMMAND, OPT_OAUTH2, OPT_CLIENT_ID, OPT_HOST, OPT_PORT, OPT_TLS,
        OPT_TLS_CA_FILE, OPT_USER, OPT_NON_INTERACTIVE, OPT_NO_TEST };
+/* A uid store bound to another server or user (DESIGN.md section 2). */
+enum { OPT_REBIND_STATE = 400, OPT_FRESH_STATE };
 
 struct cli {
 	const char *config_path;
@@ -44,6 +46,8 @@ struct cli {
 	enum log_choice log;
 	int progress;           /* -1: when stderr is a terminal */
 	const char *rebuild;    /* --rebuild-state ACCOUNT */
+	const char *rebind;     /* --rebind-state ACCOUNT */
+	const char *fresh;      /* --fresh-state ACCOUNT */
 	const char *authorize;  /* --authorize ACCOUNT */
 	int add_account;        /* --add-account [ADDRESS] */
 	int non_interactive;    /* --non-interactive: never ask */
@@ -70,6 +74,10 @@ static void usage(FILE *out)
 	      "      --progress, --no-progress  progress line (default: when stderr is a terminal)\n"
 	      "      --log WHERE      stderr or syslog (default: syslog with --daemon, else stderr)\n"
 	      "      --rebuild-state ACCOUNT  rebuild ACCOUNT's uid store from its Maildir\n"
+	      "      --rebind-state ACCOUNT   keep ACCOUNT's uid store for its new host or user\n"
+	      "                       (the same mailbox under a new name)\n"
+	      "      --fresh-state ACCOUNT    move ACCOUNT's uid store aside and start afresh\n"
+	      "                       (another mailbox; the old store is kept)\n"
 	      "      --authorize ACCOUNT  run ACCOUNT's OAuth2 authorization and store its token\n"
 	      "      --add-account [ADDRESS]  add an account: recognise the provider, ask what\n"
 	      "                       is missing, test the login, write the config.  Answers:\n"
@@ -192,6 +200,8 @@ static int parse_opt(int ch, const char *arg, struct cli *cli)
 	case OPT_RETRY_NOW: cli->fopts.retry_now = 1; return 0;
 	case OPT_LOG: return parse_log(cli, arg);
 	case OPT_REBUILD: cli->rebuild = arg; return 0;
+	case OPT_REBIND_STATE: cli->rebind = arg; return 0;
+	case OPT_FRESH_STATE: cli->fresh = arg; return 0;
 	case OPT_AUTHORIZE: cli->authorize = arg; return 0;
 	case OPT_PROGRESS: cli->progress = 1; return 0;
 	case OPT_NO_PROGRESS: cli->progress = 0; return 0;
@@ -234,6 +244,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		{ "retry-now", no_argument, NULL, OPT_RETRY_NOW },
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "rebuild-state", required_argument, NULL, OPT_REBUILD },
+		{ "rebind-state", required_argument, NULL, OPT_REBIND_STATE },
+		{ "fresh-state", required_argument, NULL, OPT_FRESH_STATE },
 		{ "authorize", required_argument, NULL, OPT_AUTHORIZE },
 		{ "progress", no_argument, NULL, OPT_PROGRESS },
 		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
@@ -357,6 +369,38 @@ static int rebuild(const struct config *cfg, const char *name)
 	return 0;
 }
 
+/* --rebind-state ACCOUNT and --fresh-state ACCOUNT */
+static int rebind(const struct config *cfg, const char *name, int fresh)
+{
+	static const char *const said[] = {
+		[REBIND_NO_STORE] = "no uid store yet; the next poll starts one",
+		[REBIND_ALREADY] = "the uid store already belongs to",
+		[REBIND_DONE] = "the uid store now belongs to",
+	};
+	const struct account *a = config_find(cfg, name);
+	struct pf_error err = { 0 };
+	enum rebind_outcome o = REBIND_NO_STORE;
+	char aside[PF_NAME_MAX + 1];
+
+	if (a == NULL) {
+		log_error("no account '%s' in %s", name, cfg->path);
+		return EXIT_USAGE;
+	}
+	if ((fresh ? rebuild_fresh(cfg, a, aside, sizeof aside, &err)
+		   : rebuild_rebind(cfg, a, &o, &err)) < 0) {
+		log_error("%s: %s", name, err.msg);
+		return pf_error_exit_code(err.cls);
+	}
+	if (fresh && aside[0] != '\0')
+		printf("%s: the old uid store is kept as %s/%s; the next poll starts afresh\n",
+		       name, cfg->state_dir, aside);
+	else if (fresh || o == REBIND_NO_STORE)
+		printf("%s: %s\n", name, said[REBIND_NO_STORE]);
+	else
+		printf("%s: %s %s at %s\n", name, said[o], a->user, a->host);
+	return 0;
+}
+
 /* --authorize ACCOUNT: the OAuth2 flow the account's provider allows; it
  * waits for the user, so it is never run from a poll. */
 static int authorize(const struct config *cfg, const char *name)
@@ -473,6 +517,11 @@ static int run(struct config *cfg, struct cli *cli)
 	struct sched *s;
 	int code;
 
+	if (cli->rebind != NULL || cli->fresh != NULL) {
+		code = rebind(cfg, cli->fresh ? cli->fresh : cli->rebind, cli->fresh != NULL);
+		config_free(cfg);
+		return code;
+	}
 	if (cli->rebuild != NULL || cli->authorize != NULL) {
 		code = cli->rebuild ? rebuild(cfg, cli->rebuild) : authorize(cfg, cli->authorize);
 		config_free(cfg);

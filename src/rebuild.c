@@ -1,4 +1,5 @@
-/* rebuild.c - see rebuild.h. */
+/* rebuild.c - see rebuild.h.  The store itself, its files and its binding
+ * are uidstore's; this file takes the lock and drives it. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -122,4 +123,59 @@ out:
 	maildir_close(md);
 	lock_release(lock_fd);
 	return rc;
+}
+
+/* --- a store bound to another server or user ----------------------------- */
+
+/* Takes the account lock and opens the store when there is one: 1 with
+ * *store_r set, 0 when there is none, -1. */
+static int open_locked(const struct config *cfg, const struct account *acct, int *lock_r,
+		       struct uidstore **store_r, struct pf_error *err)
+{
+	int r;
+
+	*store_r = NULL;
+	*lock_r = -1;
+	if (pf_mkdirs(cfg->state_dir, 0700) < 0)
+		return pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot create state directory %s",
+				      cfg->state_dir);
+	*lock_r = lock_account(cfg->state_dir, acct->name, err);
+	if (*lock_r < 0)
+		return -1;
+	r = uidstore_exists(cfg->state_dir, acct->name, err);
+	if (r <= 0)
+		return r;
+	*store_r = uidstore_open(cfg->state_dir, acct->name, acct->host, acct->user, err);
+	return *store_r != NULL ? 1 : -1;
+}
+
+int rebuild_rebind(const struct config *cfg, const struct account *acct,
+		   enum rebind_outcome *outcome_r, struct pf_error *err)
+{
+	struct uidstore *store;
+	int lock_fd, rc = open_locked(cfg, acct, &lock_fd, &store, err);
+
+	*outcome_r = REBIND_NO_STORE;
+	if (rc == 1) {
+		*outcome_r = uidstore_bound_to(store, acct->host, acct->user) ? REBIND_ALREADY
+									      : REBIND_DONE;
+		rc = uidstore_rebind(store, err);
+	}
+	uidstore_close(store);
+	lock_release(lock_fd);
+	return rc < 0 ? -1 : 0;
+}
+
+int rebuild_fresh(const struct config *cfg, const struct account *acct, char *aside_r,
+		  size_t cap, struct pf_error *err)
+{
+	struct uidstore *store;
+	int lock_fd, rc = open_locked(cfg, acct, &lock_fd, &store, err);
+
+	aside_r[0] = '\0';
+	if (rc == 1)
+		rc = uidstore_set_aside(store, aside_r, cap, err);
+	uidstore_close(store);
+	lock_release(lock_fd);
+	return rc < 0 ? -1 : 0;
 }

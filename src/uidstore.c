@@ -14,6 +14,7 @@
 
 #include "arena.h"
 #include "uidstore.h"
+#include "uidstore_int.h"
 #include "util.h"
 
 #define STORE_MAGIC "popfetch-uids 1"
@@ -42,39 +43,6 @@
 
 /* Fields of the longest record ("D uid name first last"). */
 #define FIELDS_MAX 5
-
-struct entry {
-	struct entry *next;
-	char *name;          /* Maildir name of a pending or delivered uid */
-	int64_t first_seen, last_seen;
-	int64_t disk_seen;   /* last_seen as the file records it */
-	uint64_t hash;
-	unsigned char state; /* enum uid_state */
-	unsigned char seen;  /* present in the current listing */
-	char uid[];
-};
-
-struct uidstore {
-	int dir_fd, fd;
-	char path[PF_PATH_MAX];          /* dir/account.uids, for messages */
-	char fname[PF_NAME_MAX + 1];     /* account.uids */
-	char tmpname[PF_NAME_MAX + 1];   /* account.uids.tmp */
-	char tmppath[PF_PATH_MAX];       /* dir/account.uids.tmp */
-	char account[PF_NAME_MAX + 1];
-	char hline[PF_STORE_LINE_MAX + 1]; /* "H host user" */
-	struct entry **buckets;
-	size_t nbuckets, count;
-	struct arena mem;    /* entries and names: freed together at close */
-	uint64_t seed;
-	/* Records added since the last commit.  Grows with the records of
-	 * one poll, each at most PF_STORE_LINE_MAX octets. */
-	char *pend;
-	size_t pend_len, pend_cap, pend_records;
-	size_t journal;      /* P, D and F records in the file */
-	size_t expired;      /* forgotten in memory since the last rewrite */
-	int stale_seen;      /* some last_seen is well ahead of the file */
-	int poisoned;        /* a write or fsync failed: trust nothing more */
-};
 
 /* --- validation ---------------------------------------------------------- */
 
@@ -270,7 +238,9 @@ static int apply_host(struct uidstore *s, char **f, int n, const char **why)
 	*why = "invalid host or user";
 	if (!token_ok(f[1]) || !token_ok(f[2]))
 		return -1;
+	/* A later H record (popfetch --rebind-state) replaces an earlier one. */
 	len = snprintf(s->hline, sizeof s->hline, "H %s %s", f[1], f[2]);
+	s->has_hline = 1;
 	return len > 0 && (size_t)len < sizeof s->hline ? 0 : -1;
 }
 
@@ -497,8 +467,7 @@ static void write_entries(struct uidstore *s, struct writer *w)
 	wflush(w);
 }
 
-static int io_error(int e, const char *what, const char *file,
-		    struct pf_error *err)
+int uidstore_io_error(int e, const char *what, const char *file, struct pf_error *err)
 {
 	if (e == ENOSPC || e == EDQUOT)
 		return pf_error_set(err, PF_ERR_LOCAL, "disk full writing state file %s", file);
@@ -543,25 +512,25 @@ static int rewrite(struct uidstore *s, int chain, struct pf_error *err)
 		return pf_error_set(err, PF_ERR_LOCAL, "state file %s had a write error earlier "
 				    "in this run; not rewriting it", s->path);
 	if (unlinkat(s->dir_fd, s->tmpname, 0) < 0 && errno != ENOENT)
-		return io_error(errno, "remove stale", tmppath, err);
+		return uidstore_io_error(errno, "remove stale", tmppath, err);
 	w.fd = openat(s->dir_fd, s->tmpname,
 		      O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (w.fd < 0)
-		return io_error(errno, "create", tmppath, err);
+		return uidstore_io_error(errno, "create", tmppath, err);
 	w.buf = xmalloc(STORE_IO_CHUNK);
 	write_entries(s, &w);
 	if (w.failed) {
-		io_error(w.failed, "write", tmppath, err);
+		uidstore_io_error(w.failed, "write", tmppath, err);
 		goto fail;
 	}
 	if (fsync(w.fd) < 0) {
-		io_error(errno, "fsync", tmppath, err);
+		uidstore_io_error(errno, "fsync", tmppath, err);
 		goto fail;
 	}
 	/* Here rename is right: replacing the old file is the point, and
 	 * either version is complete and valid. */
 	if (renameat(s->dir_fd, s->tmpname, s->dir_fd, s->fname) < 0) {
-		io_error(errno, "rename over", s->path, err);
+		uidstore_io_error(errno, "rename over", s->path, err);
 		goto fail;
 	}
 	renamed = 1;
@@ -572,7 +541,7 @@ static int rewrite(struct uidstore *s, int chain, struct pf_error *err)
 	if ((chain ? sync_dir_chain(s->dir_fd) : fsync(s->dir_fd)) < 0) {
 		/* Which version survives a crash is unknown: stop here. */
 		s->poisoned = 1;
-		io_error(errno, "fsync the directory of", s->path, err);
+		uidstore_io_error(errno, "fsync the directory of", s->path, err);
 		goto fail;
 	}
 	free(w.buf);
@@ -588,32 +557,9 @@ fail:
 
 /* --- open and close ------------------------------------------------------ */
 
-/* Host and user for the H record, %XX-encoding anything that is not a
- * printable non-space octet (and '%'); "-" for an empty value. */
-static int encode_token(char *dst, size_t cap, const char *src)
-{
-	size_t n = 0;
-
-	if (*src == '\0')
-		src = "-";
-	for (; *src != '\0'; src++) {
-		unsigned char c = (unsigned char)*src;
-
-		if (n + 4 > cap)
-			return -1;
-		if (c < 0x21 || c > 0x7e || c == '%')
-			n += (size_t)snprintf(dst + n, cap - n, "%%%02X", c);
-		else
-			dst[n++] = (char)c;
-	}
-	dst[n] = '\0';
-	return 0;
-}
-
 static int set_names(struct uidstore *s, const char *dir, const char *account,
-		     const char *host, const char *user, struct pf_error *err)
+		     struct pf_error *err)
 {
-	char h[PF_STORE_LINE_MAX / 2], u[PF_STORE_LINE_MAX / 2];
 	int n1 = snprintf(s->path, sizeof s->path, "%s/%s.uids", dir, account);
 	int n2 = snprintf(s->fname, sizeof s->fname, "%s.uids", account);
 	int n3 = snprintf(s->tmpname, sizeof s->tmpname, "%s.uids.tmp", account);
@@ -626,10 +572,6 @@ static int set_names(struct uidstore *s, const char *dir, const char *account,
 	    account[0] == '\0' || strchr(account, '/') != NULL)
 		return pf_error_set(err, PF_ERR_LOCAL, "state file name for account %s in %s "
 				    "is too long or invalid", account, dir);
-	if (encode_token(h, sizeof h, host) < 0 || encode_token(u, sizeof u, user) < 0)
-		return pf_error_set(err, PF_ERR_LOCAL, "host or user of account %s too long "
-				    "for its state file", account);
-	(void)snprintf(s->hline, sizeof s->hline, "H %s %s", h, u); /* fits: 2 halves */
 	return 0;
 }
 
@@ -655,8 +597,10 @@ static int open_file(struct uidstore *s, struct pf_error *err)
 	if (s->fd >= 0 && fstat(s->fd, &st) < 0)
 		return pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot stat state file %s",
 				      s->path);
-	if (s->fd < 0 || st.st_size == 0)
+	if (s->fd < 0 || st.st_size == 0) {
+		s->has_hline = 1; /* rewrite() writes s->hline, the binding asked for */
 		return rewrite(s, 1, err);
+	}
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > PF_STORE_FILE_MAX)
 		return pf_error_set(err, PF_ERR_LOCAL, "state file %s is not a regular file or "
 				    "is too large", s->path);
@@ -680,12 +624,29 @@ struct uidstore *uidstore_open(const char *dir, const char *account, const char 
 		pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot open state directory %s", dir);
 		goto fail;
 	}
-	if (set_names(s, dir, account, host, user, err) < 0 || open_file(s, err) < 0)
+	if (set_names(s, dir, account, err) < 0 || uidstore_bind_init(s, host, user, err) < 0 ||
+	    open_file(s, err) < 0 || uidstore_bind_loaded(s, err) < 0)
 		goto fail;
 	return s;
 fail:
 	uidstore_close(s);
 	return NULL;
+}
+
+int uidstore_exists(const char *dir, const char *account, struct pf_error *err)
+{
+	char path[PF_PATH_MAX];
+	struct stat st;
+	int n = snprintf(path, sizeof path, "%s/%s.uids", dir, account);
+
+	if (n < 0 || (size_t)n >= sizeof path)
+		return pf_error_set(err, PF_ERR_LOCAL, "state file name for account %s in %s "
+				    "is too long", account, dir);
+	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	return pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot examine state file %s", path);
 }
 
 void uidstore_close(struct uidstore *s)
@@ -704,9 +665,12 @@ void uidstore_close(struct uidstore *s)
 
 /* --- the public verbs ---------------------------------------------------- */
 
+/* A foreign store (uidstore_bind.c) answers as if empty and refuses every
+ * write: it must never make a poll skip or delete anything. */
+
 enum uid_state uidstore_get(struct uidstore *s, const char *uid, const char **name_r)
 {
-	struct entry *e = find(s, uid, hash_uid(s, uid));
+	struct entry *e = s->foreign ? NULL : find(s, uid, hash_uid(s, uid));
 
 	if (name_r != NULL)
 		*name_r = e != NULL ? e->name : NULL;
@@ -715,7 +679,7 @@ enum uid_state uidstore_get(struct uidstore *s, const char *uid, const char **na
 
 time_t uidstore_first_seen(struct uidstore *s, const char *uid)
 {
-	struct entry *e = find(s, uid, hash_uid(s, uid));
+	struct entry *e = s->foreign ? NULL : find(s, uid, hash_uid(s, uid));
 
 	return e != NULL && e->state == UID_DELIVERED ? (time_t)e->first_seen : 0;
 }
@@ -725,6 +689,8 @@ int uidstore_set_pending(struct uidstore *s, const char *uid, const char *name,
 {
 	struct entry *e;
 
+	if (uidstore_refuse_foreign(s, err) < 0)
+		return -1;
 	if (!uid_ok(uid) || !name_ok(name))
 		return pf_error_set(err, PF_ERR_LOCAL, "refusing to record uid '%s' as '%s' in %s: "
 				    "invalid uid or name", uid, name, s->path);
@@ -739,6 +705,8 @@ int uidstore_set_delivered(struct uidstore *s, const char *uid, const char *name
 {
 	struct entry *e = uid_ok(uid) ? find(s, uid, hash_uid(s, uid)) : NULL;
 
+	if (uidstore_refuse_foreign(s, err) < 0)
+		return -1;
 	if (name == NULL && (e == NULL || e->name == NULL))
 		return pf_error_set(err, PF_ERR_LOCAL, "uid '%s' has no pending delivery in %s",
 				    uid, s->path);
@@ -758,6 +726,8 @@ int uidstore_set_delivered(struct uidstore *s, const char *uid, const char *name
 
 int uidstore_forget(struct uidstore *s, const char *uid, struct pf_error *err)
 {
+	if (uidstore_refuse_foreign(s, err) < 0)
+		return -1;
 	/* Record first: uid may be the entry's own string. */
 	if (!uid_ok(uid))
 		return pf_error_set(err, PF_ERR_LOCAL, "refusing to forget invalid uid '%s' in %s",
@@ -770,6 +740,8 @@ int uidstore_forget(struct uidstore *s, const char *uid, struct pf_error *err)
 
 int uidstore_commit(struct uidstore *s, struct pf_error *err)
 {
+	if (uidstore_refuse_foreign(s, err) < 0)
+		return -1;
 	if (s->poisoned)
 		return pf_error_set(err, PF_ERR_LOCAL, "state file %s had a write error earlier "
 				    "in this run; nothing more is recorded", s->path);
@@ -781,11 +753,11 @@ int uidstore_commit(struct uidstore *s, struct pf_error *err)
 	 * commits: the caller must delete nothing. */
 	if (pf_write_all(s->fd, s->pend, s->pend_len) < 0) {
 		s->poisoned = 1;
-		return io_error(errno, "append to", s->path, err);
+		return uidstore_io_error(errno, "append to", s->path, err);
 	}
 	if (fsync(s->fd) < 0) {
 		s->poisoned = 1;
-		return io_error(errno, "fsync", s->path, err);
+		return uidstore_io_error(errno, "fsync", s->path, err);
 	}
 	s->journal += s->pend_records;
 	s->pend_len = s->pend_records = 0;
@@ -810,7 +782,7 @@ size_t uidstore_expire(struct uidstore *s, time_t now, time_t grace_s)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < s->nbuckets; i++) {
+	for (size_t i = 0; !s->foreign && i < s->nbuckets; i++) {
 		struct entry **pp = &s->buckets[i];
 
 		while (*pp != NULL) {
@@ -833,7 +805,7 @@ size_t uidstore_expire(struct uidstore *s, time_t now, time_t grace_s)
 
 int uidstore_compact(struct uidstore *s, struct pf_error *err)
 {
-	if (rewrite(s, 0, err) < 0)
+	if (uidstore_refuse_foreign(s, err) < 0 || rewrite(s, 0, err) < 0)
 		return -1;
 	/* The new file holds every entry, uncommitted changes included. */
 	s->journal = s->count;
@@ -862,7 +834,7 @@ int uidstore_each_pending(struct uidstore *s,
 {
 	/* fn may forget the entry it is given: keep its successor first.
 	 * It never adds uids, so the table does not grow meanwhile. */
-	for (size_t i = 0; i < s->nbuckets; i++) {
+	for (size_t i = 0; !s->foreign && i < s->nbuckets; i++) {
 		struct entry *e = s->buckets[i], *next;
 
 		for (; e != NULL; e = next) {

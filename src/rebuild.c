@@ -46,50 +46,10 @@ static int add_message(const char *name, const char *line, void *ctx)
 	return uidstore_set_delivered(rb->store, uid, name, rb->now, rb->err);
 }
 
-/* The new store is built under a name no account can have ('~' is not
- * allowed in titles), so a failed rebuild leaves the old store in place. */
-#define BUILDING_SUFFIX "~rebuild"
-
-static int sync_dir(const char *dir, struct pf_error *err)
-{
-	return pf_fsync_dir(dir) < 0 ? pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot fsync %s",
-						     dir) : 0;
-}
-
-/* Puts the new store in place: ACCOUNT.uids becomes ACCOUNT.uids.bak (a
- * corrupted store is kept for inspection), the new one ACCOUNT.uids. */
-static int swap_in(const char *dir, const char *account, struct pf_error *err)
-{
-	char cur[PF_PATH_MAX], bak[PF_PATH_MAX], built[PF_PATH_MAX];
-	int a = snprintf(cur, sizeof cur, "%s/%s.uids", dir, account);
-	int b = snprintf(bak, sizeof bak, "%s/%s.uids.bak", dir, account);
-	int c = snprintf(built, sizeof built, "%s/%s" BUILDING_SUFFIX ".uids", dir, account);
-
-	if (a < 0 || b < 0 || c < 0 || (size_t)a >= sizeof cur || (size_t)b >= sizeof bak ||
-	    (size_t)c >= sizeof built)
-		return pf_error_set(err, PF_ERR_LOCAL, "state path for %s is too long", account);
-	if (rename(cur, bak) < 0 && errno != ENOENT)
-		return pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot rename %s to %s", cur, bak);
-	if (rename(built, cur) < 0)
-		return pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot rename %s to %s", built, cur);
-	return sync_dir(dir, err);
-}
-
-/* Removes a half-built store left by an earlier failed rebuild. */
-static void remove_built(const char *dir, const char *account)
-{
-	char built[PF_PATH_MAX];
-	int n = snprintf(built, sizeof built, "%s/%s" BUILDING_SUFFIX ".uids", dir, account);
-
-	if (n > 0 && (size_t)n < sizeof built)
-		(void)unlink(built);
-}
-
 int rebuild_state(const struct config *cfg, const struct account *acct, size_t *found_r,
 		  struct pf_error *err)
 {
 	struct rebuild rb = { .acct = acct, .err = err, .now = time(NULL) };
-	char building[PF_NAME_MAX];
 	struct maildir *md = NULL;
 	int lock_fd = -1, rc = -1;
 
@@ -102,24 +62,16 @@ int rebuild_state(const struct config *cfg, const struct account *acct, size_t *
 	md = maildir_open(acct->maildir, err);
 	if (md == NULL)
 		goto out;
-	remove_built(cfg->state_dir, acct->name);
-	if (snprintf(building, sizeof building, "%s" BUILDING_SUFFIX, acct->name) >=
-	    (int)sizeof building) {
-		pf_error_set(err, PF_ERR_LOCAL, "account name too long");
-		goto out;
-	}
-	rb.store = uidstore_open(cfg->state_dir, building, acct->host, acct->user, err);
+	/* Built beside the old store, which stays in place if this fails. */
+	rb.store = uidstore_build(cfg->state_dir, acct->name, acct->host, acct->user, err);
 	if (rb.store == NULL)
 		goto out;
-	if (maildir_scan(md, add_message, &rb, err) < 0 || uidstore_commit(rb.store, err) < 0 ||
-	    uidstore_compact(rb.store, err) < 0 || swap_in(cfg->state_dir, acct->name, err) < 0)
+	if (maildir_scan(md, add_message, &rb, err) < 0 || uidstore_replace(rb.store, err) < 0)
 		goto out;
 	*found_r = rb.found;
 	rc = 0;
 out:
 	uidstore_close(rb.store);
-	if (rc < 0)
-		remove_built(cfg->state_dir, acct->name);
 	maildir_close(md);
 	lock_release(lock_fd);
 	return rc;

@@ -7,7 +7,7 @@
  * UID" header line, so a lost or corrupted uid store can be rebuilt from
  * what is on disk without downloading anything again (popfetch
  * --rebuild-state ACCOUNT).  The old store, if any, is kept beside the new
- * one as ACCOUNT.uids.bak. */
+ * one (uidstore_replace()). */
 #ifndef POPFETCH_REBUILD_H
 #define POPFETCH_REBUILD_H
 

@@ -52,6 +52,23 @@ struct uidstore *uidstore_open(const char *dir, const char *account,
 			       const char *host, const char *user,
 			       struct pf_error *err) PF_MUST_CHECK;
 
+/* A new store for account in dir, built beside its current store (which
+ * stays in use until uidstore_replace()).  host and user as for
+ * uidstore_open().  uidstore_close() before uidstore_replace() removes
+ * what was built.  NULL with err set. */
+struct uidstore *uidstore_build(const char *dir, const char *account, const char *host,
+				const char *user, struct pf_error *err) PF_MUST_CHECK;
+
+/* For a store from uidstore_build(): commits and compacts it and puts it
+ * in place of the account's store, which is kept as a backup beside it
+ * (ACCOUNT.uids.bak, replacing an older backup).  A complete store is in
+ * place at every moment.  s is then the account's store.  0 or -1. */
+int uidstore_replace(struct uidstore *s, struct pf_error *err) PF_MUST_CHECK;
+
+/* The path of account's store in dir, for messages and --status, into
+ * out (cap bytes).  0, or -1 when it does not fit. */
+int uidstore_path(const char *dir, const char *account, char *out, size_t cap);
+
 /* 1 when account has a store in dir, 0 when not, -1 with err set. */
 int uidstore_exists(const char *dir, const char *account, struct pf_error *err) PF_MUST_CHECK;
 

@@ -1,8 +1,9 @@
 /* uidstore_int.h - internal to the uid store: what its files share.
- * uidstore.c is the in-memory table, the journal and the public verbs;
- * uidstore_bind.c the binding of a store to one server and one user (the
- * H record, DESIGN.md section 2).  Nothing outside src/uidstore*.c
- * includes this. */
+ * uidstore.c is the in-memory table and the verbs that change it,
+ * uidstore_load.c reads the journal, uidstore_file.c owns the files
+ * (names, open, commit, compaction, replacing a store), uidstore_bind.c
+ * the binding of a store to one server and one user (the H record,
+ * DESIGN.md section 2).  Nothing outside src/uidstore*.c includes this. */
 #ifndef POPFETCH_UIDSTORE_INT_H
 #define POPFETCH_UIDSTORE_INT_H
 
@@ -13,6 +14,11 @@
 #include "bounds.h"
 #include "error.h"
 #include "uidstore.h"
+
+#define STORE_MAGIC "popfetch-uids 1"
+
+/* Read and write chunk for the state file. */
+#define STORE_IO_CHUNK (64 * 1024)
 
 struct entry {
 	struct entry *next;
@@ -36,6 +42,8 @@ struct uidstore {
 	char bound[PF_STORE_LINE_MAX + 1];  /* "H host user" the store was opened for */
 	int has_hline;       /* the file has an H record (stores before 0.1.0 may not) */
 	int foreign;         /* hline names another server or user: see uidstore_bind.c */
+	int building;        /* from uidstore_build(), not yet put in place */
+	char target[PF_NAME_MAX + 1];   /* building: account.uids, the name it replaces */
 	struct entry **buckets;
 	size_t nbuckets, count;
 	struct arena mem;    /* entries and names: freed together at close */
@@ -49,6 +57,39 @@ struct uidstore {
 	int stale_seen;      /* some last_seen is well ahead of the file */
 	int poisoned;        /* a write or fsync failed: trust nothing more */
 };
+
+/* --- uidstore.c: validation and the table --- */
+
+/* RFC 1939 section 7 uids; Maildir names as maildir_make_name makes them. */
+int uidstore_uid_ok(const char *s);
+int uidstore_name_ok(const char *s);
+
+/* An empty table with a fresh hash seed. */
+void uidstore_table_init(struct uidstore *s);
+/* Before loading: room for about n uids without rehashing. */
+void uidstore_table_presize(struct uidstore *s, uint64_t n);
+uint64_t uidstore_hash(const struct uidstore *s, const char *uid);
+struct entry *uidstore_table_find(const struct uidstore *s, const char *uid, uint64_t h);
+/* The entry for uid, created (state UNKNOWN) when missing. */
+struct entry *uidstore_table_add(struct uidstore *s, const char *uid);
+void uidstore_table_remove(struct uidstore *s, const char *uid);
+void uidstore_table_set_name(struct uidstore *s, struct entry *e, const char *name);
+
+/* Queues one formatted record for the next commit.  0 or -1. */
+int uidstore_add_record(struct uidstore *s, struct pf_error *err, const char *fmt, ...)
+	PF_PRINTF(3, 4);
+
+/* --- uidstore_load.c --- */
+
+/* Reads s->fd from its start into the table.  0 or -1 (corruption names
+ * the file, the line and --rebuild-state). */
+int uidstore_load(struct uidstore *s, struct pf_error *err);
+
+/* --- uidstore_file.c --- */
+
+/* Writes the whole table to the temp file and renames it over the store;
+ * chain: fsync the directory's ancestors too (creation).  0 or -1. */
+int uidstore_rewrite(struct uidstore *s, int chain, struct pf_error *err);
 
 /* One sentence for a failed write, fsync or rename of file (disk full
  * named as such).  Returns -1. */

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -909,6 +910,100 @@ static void set_aside__then_kept_beside_and_next_open_is_fresh(void **state)
 	free(old);
 }
 
+/* --- building a store beside the current one (--rebuild-state) ---------- */
+
+static struct uidstore *build_ok(const struct fx *fx)
+{
+	struct pf_error err = { 0 };
+	struct uidstore *s = uidstore_build(fx->dir, "acct", "pop.example.com", "me@example.com",
+					    &err);
+
+	if (s == NULL)
+		fail_msg("uidstore_build: %s", err.msg);
+	return s;
+}
+
+static int count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void build__when_closed_unreplaced__then_nothing_changes(void **state)
+{
+	(void)state;
+	struct fx *fx = *state;
+	struct uidstore *s = open_ok(fx), *b;
+	char *before;
+	size_t len;
+
+	deliver(s, "old", "1.old", T0);
+	commit_ok(s);
+	uidstore_close(s);
+	before = strdup(slurp(fx->file, &len));
+	assert_non_null(before);
+	b = build_ok(fx);
+	deliver(b, "new", "2.new", T0);
+	commit_ok(b);
+	assert_int_equal(count_files(fx->dir), 2);         /* acct.uids and the one being built */
+	uidstore_close(b);
+	assert_int_equal(count_files(fx->dir), 1);
+	assert_memory_equal(slurp(fx->file, NULL), before, len);
+	free(before);
+}
+
+static void replace__then_new_in_place_and_old_kept_as_backup(void **state)
+{
+	(void)state;
+	struct fx *fx = *state;
+	struct uidstore *s = open_ok(fx), *b;
+	struct pf_error err = { 0 };
+	char path[256], bak[256];
+	char *before;
+	size_t len;
+
+	deliver(s, "old", "1.old", T0);
+	commit_ok(s);
+	uidstore_close(s);
+	before = strdup(slurp(fx->file, &len));
+	assert_non_null(before);
+	b = build_ok(fx);
+	deliver(b, "new", "2.new", T0);
+	assert_int_equal(uidstore_replace(b, &err), 0);
+	/* the store built is now the account's: later commits land in it */
+	deliver(b, "later", "3.later", T0);
+	commit_ok(b);
+	assert_int_equal(uidstore_compact(b, &err), 0);
+	uidstore_close(b);
+	assert_int_equal(count_files(fx->dir), 2);
+	snprintf(bak, sizeof bak, "%s.bak", fx->file);
+	assert_memory_equal(slurp(bak, NULL), before, len);
+	free(before);
+	s = open_ok(fx);
+	expect_state(s, "old", UID_UNKNOWN, NULL);
+	expect_state(s, "new", UID_DELIVERED, "2.new");
+	expect_state(s, "later", UID_DELIVERED, "3.later");
+	uidstore_close(s);
+	assert_int_equal(uidstore_path(fx->dir, "acct", path, sizeof path), 0);
+	assert_string_equal(path, fx->file);
+	assert_int_equal(uidstore_path(fx->dir, "acct", path, 8), -1);
+	/* again, with no store in place at all: no backup to keep */
+	assert_int_equal(unlink(fx->file), 0);
+	assert_int_equal(unlink(bak), 0);
+	b = build_ok(fx);
+	assert_int_equal(uidstore_replace(b, &err), 0);
+	uidstore_close(b);
+	assert_int_equal(count_files(fx->dir), 1);
+	assert_int_equal(uidstore_exists(fx->dir, "acct", &err), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -938,6 +1033,8 @@ int main(void)
 		T(open__when_no_binding_recorded__then_bound_to_the_account),
 		T(rebind__then_kept_for_the_new_name_only),
 		T(set_aside__then_kept_beside_and_next_open_is_fresh),
+		T(build__when_closed_unreplaced__then_nothing_changes),
+		T(replace__then_new_in_place_and_old_kept_as_backup),
 		T(lock__when_held_in_same_process__then_locked),
 		T(lock__when_held_by_child__then_locked_until_it_exits),
 		T(lock__when_dir_missing__then_local_error),

@@ -239,55 +239,46 @@ static int check_path(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
-static int has_ctl(const char *s)
+/* The value of opt, or NULL after reporting it empty or longer than max
+ * octets (never quoting it: it may be a secret). */
+static const char *value_within(cfg_t *cfg, cfg_opt_t *opt, size_t max)
 {
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 1;
-	return 0;
+	const char *s = cfg_opt_getnstr(opt, 0);
+
+	if (s == NULL || s[0] == '\0') {
+		(void)config_fail(cfg, "option '%s' is empty", opt->name);
+		return NULL;
+	}
+	if (strlen(s) > max) {
+		(void)config_fail(cfg, "option '%s' is longer than %zu bytes", opt->name, max);
+		return NULL;
+	}
+	return s;
 }
 
 /* Host names and user names end up in protocol lines: a CR or LF would
  * inject a command (RFC 1939 commands end with CRLF). */
 static int check_text(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *s = cfg_opt_getnstr(opt, 0);
+	const char *s = value_within(cfg, opt, CONFIG_TEXT_MAX);
 
-	if (s == NULL || s[0] == '\0')
-		return config_fail(cfg, "option '%s' is empty", opt->name);
-	if (strlen(s) > CONFIG_TEXT_MAX)
-		return config_fail(cfg, "option '%s' is longer than %d bytes", opt->name,
-				CONFIG_TEXT_MAX);
-	if (has_ctl(s))
+	if (s != NULL && pf_has_ctl(s))
 		return config_fail(cfg, "option '%s' contains a control character", opt->name);
-	return 0;
+	return s != NULL ? 0 : -1;
 }
 
-/* Never quotes the value. */
 static int check_secret(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *s = cfg_opt_getnstr(opt, 0);
+	const char *s = value_within(cfg, opt, PF_SECRET_MAX);
 
-	if (s == NULL || s[0] == '\0')
-		return config_fail(cfg, "option '%s' is empty", opt->name);
-	if (strlen(s) > PF_SECRET_MAX)
-		return config_fail(cfg, "option '%s' is longer than %d bytes", opt->name,
-				PF_SECRET_MAX);
-	if (strpbrk(s, "\r\n") != NULL)
+	if (s != NULL && strpbrk(s, "\r\n") != NULL)
 		return config_fail(cfg, "option '%s' contains a line break", opt->name);
-	return 0;
+	return s != NULL ? 0 : -1;
 }
 
 static int check_command(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *s = cfg_opt_getnstr(opt, 0);
-
-	if (s == NULL || s[0] == '\0')
-		return config_fail(cfg, "option '%s' is empty", opt->name);
-	if (strlen(s) > CONFIG_COMMAND_MAX)
-		return config_fail(cfg, "option '%s' is longer than %d bytes", opt->name,
-				CONFIG_COMMAND_MAX);
-	return 0;
+	return value_within(cfg, opt, CONFIG_COMMAND_MAX) != NULL ? 0 : -1;
 }
 
 /* The syntax conn_tls accepts: "sha256:" (optional), then 32 bytes in hex,
@@ -350,7 +341,7 @@ static int check_url(cfg_t *cfg, cfg_opt_t *opt)
 	if (strlen(s) > CONFIG_URL_MAX)
 		return config_fail(cfg, "option '%s' is longer than %d bytes", opt->name,
 				CONFIG_URL_MAX);
-	if (has_ctl(s) || strpbrk(s, " \"<>") != NULL)
+	if (pf_has_ctl(s) || strpbrk(s, " \"<>") != NULL)
 		return config_fail(cfg, "option '%s' contains a blank, quote or control character",
 				opt->name);
 	return 0;

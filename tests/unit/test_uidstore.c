@@ -152,6 +152,21 @@ static struct uidstore *open_as(const struct fx *fx, const char *host, const cha
 	return s;
 }
 
+/* Closes s after committing uid as delivered under name; returns a copy
+ * of the store's file (free it) and its length in *len_r. */
+static char *stored(const struct fx *fx, struct uidstore *s, const char *uid, const char *name,
+		    size_t *len_r)
+{
+	char *copy;
+
+	deliver(s, uid, name, T0);
+	commit_ok(s);
+	uidstore_close(s);
+	copy = strdup(slurp(fx->file, len_r));
+	assert_non_null(copy);
+	return copy;
+}
+
 static int count_pending(const char *uid, const char *name, void *ctx)
 {
 	(void)uid, (void)name;
@@ -766,12 +781,8 @@ static void open__when_other_host_or_user__then_foreign_and_untouched(void **sta
 	char *before;
 	size_t len;
 
-	deliver(s, "u1", "1.a", T0);
 	assert_int_equal(uidstore_set_pending(s, "u2", "2.b", &(struct pf_error){ 0 }), 0);
-	commit_ok(s);
-	uidstore_close(s);
-	before = strdup(slurp(fx->file, &len));
-	assert_non_null(before);
+	before = stored(fx, s, "u1", "1.a", &len);
 	for (size_t i = 0; i < 2; i++) {
 		struct pf_error err = { 0 };
 		int npending = 0;
@@ -880,11 +891,7 @@ static void set_aside__then_kept_beside_and_next_open_is_fresh(void **state)
 	char *old;
 	size_t len;
 
-	deliver(s, "u1", "1.a", T0);
-	commit_ok(s);
-	uidstore_close(s);
-	old = strdup(slurp(fx->file, &len));
-	assert_non_null(old);
+	old = stored(fx, s, "u1", "1.a", &len);
 	assert_int_equal(uidstore_exists(fx->dir, "acct", &err), 1);
 	s = open_as(fx, "pop.other.example", "you");
 	assert_int_equal(uidstore_set_aside(s, name, sizeof name, &err), 0);
@@ -923,16 +930,21 @@ static struct uidstore *build_ok(const struct fx *fx)
 	return s;
 }
 
+static int visible(const struct dirent *de)
+{
+	return de->d_name[0] != '.';
+}
+
+/* Files in dir, whatever their names (the layout is uidstore's). */
 static int count_files(const char *dir)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
+	struct dirent **list;
+	int n = scandir(dir, &list, visible, NULL);
 
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL)
-		n += de->d_name[0] != '.';
-	closedir(d);
+	assert_true(n >= 0);
+	for (int i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
 	return n;
 }
 
@@ -944,11 +956,7 @@ static void build__when_closed_unreplaced__then_nothing_changes(void **state)
 	char *before;
 	size_t len;
 
-	deliver(s, "old", "1.old", T0);
-	commit_ok(s);
-	uidstore_close(s);
-	before = strdup(slurp(fx->file, &len));
-	assert_non_null(before);
+	before = stored(fx, s, "old", "1.old", &len);
 	b = build_ok(fx);
 	deliver(b, "new", "2.new", T0);
 	commit_ok(b);
@@ -969,11 +977,7 @@ static void replace__then_new_in_place_and_old_kept_as_backup(void **state)
 	char *before;
 	size_t len;
 
-	deliver(s, "old", "1.old", T0);
-	commit_ok(s);
-	uidstore_close(s);
-	before = strdup(slurp(fx->file, &len));
-	assert_non_null(before);
+	before = stored(fx, s, "old", "1.old", &len);
 	b = build_ok(fx);
 	deliver(b, "new", "2.new", T0);
 	assert_int_equal(uidstore_replace(b, &err), 0);

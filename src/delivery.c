@@ -18,6 +18,7 @@ static const struct {
 	const struct delivery_ops *ops;
 } table[] = {
 	{ DEST_MAILDIR, &delivery_maildir_ops },
+	{ DEST_MBOX, &delivery_mbox_ops },
 };
 
 const struct delivery_ops *delivery_ops_find(enum dest_kind kind)

@@ -7,5 +7,6 @@
 #include "delivery.h"
 
 extern const struct delivery_ops delivery_maildir_ops;
+extern const struct delivery_ops delivery_mbox_ops;
 
 #endif

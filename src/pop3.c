@@ -171,10 +171,11 @@ int pop3_greeting(struct pop3 *p, struct pf_error *err)
 }
 
 /* Reads the lines of a multi-line reply up to ".", calling fn for each
- * (dot-unstuffed).  At most max_lines lines. */
-static int read_multiline(struct pop3 *p, unsigned long max_lines,
-			  int (*fn)(const char *line, void *ctx, struct pf_error *err),
-			  void *ctx, struct pf_error *err)
+ * (dot-unstuffed).  At most max_lines lines, and as one transfer of conn:
+ * each line has its deadline, the whole reply its minimum rate. */
+static int read_lines(struct pop3 *p, unsigned long max_lines,
+		      int (*fn)(const char *line, void *ctx, struct pf_error *err),
+		      void *ctx, struct pf_error *err)
 {
 	unsigned long n = 0;
 	size_t len;
@@ -202,6 +203,18 @@ static int read_multiline(struct pop3 *p, unsigned long max_lines,
 		if (fn(l, ctx, err) < 0)
 			return pop3i_broken(p);
 	}
+}
+
+static int read_multiline(struct pop3 *p, unsigned long max_lines,
+			  int (*fn)(const char *line, void *ctx, struct pf_error *err),
+			  void *ctx, struct pf_error *err)
+{
+	int rc;
+
+	conn_transfer_begin(p->conn);
+	rc = read_lines(p, max_lines, fn, ctx, err);
+	conn_transfer_end(p->conn);
+	return rc;
 }
 
 static int capa_line(const char *line, void *ctx, struct pf_error *err)
@@ -594,6 +607,8 @@ int pop3_retr_begin(struct pop3 *p, struct pf_error *err)
 	}
 	decode_init(&p->dec);
 	p->in_body = 1;
+	/* The body as a whole has a minimum rate (every poll ends). */
+	conn_transfer_begin(p->conn);
 	return 0;
 }
 
@@ -614,6 +629,7 @@ int pop3_retr_read(struct pop3 *p, char *out, size_t *outlen_r, int *done_r,
 	used = decode_feed(&p->dec, data, len, out, outlen_r);
 	conn_consume(p->conn, used);
 	if (decode_done(&p->dec)) {
+		conn_transfer_end(p->conn);
 		p->in_body = 0;
 		*done_r = 1;
 		dequeue(p);

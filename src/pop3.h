@@ -51,6 +51,16 @@ int pop3_open(struct pop3 *p, enum tls_mode tls, const struct conn_tls_opts *opt
 /* What the last CAPA said (after TLS when STARTTLS was used). */
 const struct pop3_capa *pop3_caps(const struct pop3 *p);
 
+/* What the server said, sanitised, for display (--serverinfo): the
+ * greeting's text after "+OK" ("" until it was read), the lines of the
+ * last CAPA listing joined by '\n', and with STARTTLS those of the CAPA
+ * before STLS (cut at POP3_CAPA_TEXT_MAX; "" when the server has no CAPA
+ * or that step was not reached).  Owned by p. */
+#define POP3_CAPA_TEXT_MAX 4096
+const char *pop3_greeting_text(const struct pop3 *p);
+const char *pop3_capa_text(const struct pop3 *p);
+const char *pop3_capa_text_before_tls(const struct pop3 *p);
+
 /* Optional, before pop3_login: the host name and port the session is
  * connected to, which OAUTHBEARER passes on (RFC 7628 section 3.1 "host"
  * and "port"; both keys are optional and left out when this is not called
@@ -79,11 +89,26 @@ int pop3_login(struct pop3 *p, enum auth_mech mech, const char *user,
  * Cyrus drops input that came with AUTH. */
 void pop3_expect_listing(struct pop3 *p);
 
+/* Why a listed message has no usable UID (RFC 1939 section 7).  Such a
+ * message must be left alone: never retrieved, never deleted. */
+enum pop3_uid_state {
+	POP3_UID_OK = 0,    /* uid as listed ("" only when the server has no UIDL) */
+	POP3_UID_INVALID,   /* its UIDL line had no valid uid; uid is "" */
+	POP3_UID_SHARED,    /* another message of the listing has the same uid */
+};
+
 /* One entry of the maildrop listing. */
 struct pop3_msg {
 	unsigned long num;   /* message number in this session */
 	uint64_t size;       /* LIST size: a hint only */
 	char uid[PF_UID_MAX + 1]; /* "" when the server has no UIDL */
+	unsigned char uid_state;  /* enum pop3_uid_state */
+	/* Not POP3_UID_OK: a hash of the line's text after the number
+	 * (invalid), or of the uid and the message's rank among those that
+	 * share it (shared), so that a later session of the same poll, which
+	 * may renumber, can tell the same bad entry from another.  A key,
+	 * never shown or stored. */
+	uint32_t bad_key;
 };
 
 /* Reads the maildrop listing: STAT, then UIDL, pipelined when the server
@@ -92,8 +117,11 @@ struct pop3_msg {
  * poll's server time); a server without UIDL gets LIST at once, and
  * pop3_have_sizes() then says so.  *msgs_r is an array owned by the caller
  * (free()), sorted by number, with *n_r entries.  Fails with PF_ERR_PROTO
- * on a malformed, duplicate or out-of-range entry, and when a UID repeats:
- * a listing we cannot trust is never used.  0 or -1. */
+ * when the listing is not one (a line without a message number, a number
+ * out of range or twice, a number missing, no terminating dot): a
+ * listing we cannot trust is never used.  A line whose uid is invalid,
+ * and a uid several messages share, cost those messages only: their
+ * uid_state says so and the caller leaves them alone.  0 or -1. */
 int pop3_listing(struct pop3 *p, struct pop3_msg **msgs_r, size_t *n_r,
 		 struct pf_error *err) PF_MUST_CHECK;
 int pop3_have_sizes(const struct pop3 *p);

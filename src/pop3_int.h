@@ -31,6 +31,11 @@ struct pop3 {
 	unsigned long commands;
 	char line[PF_LINE_MAX];
 	char apop_ts[PF_LINE_MAX];
+	/* For --serverinfo (pop3_greeting_text, pop3_capa_text): sanitised. */
+	char greeting[PF_LINE_MAX];
+	char capa_text[POP3_CAPA_TEXT_MAX];
+	char capa_text_plain[POP3_CAPA_TEXT_MAX]; /* before STLS */
+	size_t capa_len;
 	/* What OAUTHBEARER tells the server it connected to (pop3_set_peer). */
 	char peer_host[PF_NAME_MAX + 1];
 	char peer_port[16];

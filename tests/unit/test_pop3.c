@@ -907,11 +907,14 @@ static void listing__pipelined__when_advertised(void **state)
 	assert_int_equal(server_status(&sv), 0);
 }
 
-static void listing__duplicate_uid__is_refused(void **state)
+/* Issue 12: two messages with one uid are both marked, to be left alone;
+ * the rest of the listing is usable. */
+static void listing__shared_uid__marks_both(void **state)
 {
 	(void)state;
 	static const char *const rest[] = {
-		"C:STAT", "S:+OK 2 300", "C:UIDL", "S:+OK", "S:1 same", "S:2 same", "S:.", NULL,
+		"C:STAT", "S:+OK 3 300", "C:UIDL", "S:+OK", "S:1 same", "S:2 other", "S:3 same",
+		"S:.", NULL,
 	};
 	struct server sv;
 	struct pf_error err = { 0 };
@@ -919,11 +922,17 @@ static void listing__duplicate_uid__is_refused(void **state)
 	size_t n;
 	struct pop3 *p = logged_in(&sv, NULL, rest);
 
-	assert_int_equal(pop3_listing(p, &m, &n, &err), -1);
-	assert_int_equal(err.cls, PF_ERR_PROTO);
-	assert_non_null(strstr(err.msg, "same UID"));
+	assert_int_equal(pop3_listing(p, &m, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(m[0].uid_state, POP3_UID_SHARED);
+	assert_int_equal(m[1].uid_state, POP3_UID_OK);
+	assert_string_equal(m[1].uid, "other");
+	assert_int_equal(m[2].uid_state, POP3_UID_SHARED);
+	/* Each its own key, for reporting each once a poll. */
+	assert_int_not_equal(m[0].bad_key, m[2].bad_key);
+	free(m);
 	pop3_free(p);
-	server_status(&sv);
+	assert_int_equal(server_status(&sv), 0);
 }
 
 static void listing__more_lines_than_stat__is_refused(void **state)
@@ -944,11 +953,41 @@ static void listing__more_lines_than_stat__is_refused(void **state)
 	server_status(&sv);
 }
 
-static void listing__bad_uid__is_refused(void **state)
+/* Issue 12: an invalid uid costs its message only; the same bad text gets
+ * the same key (a later session renumbers), another text another key. */
+static void listing__bad_uid__marks_the_message(void **state)
 {
 	(void)state;
 	static const char *const rest[] = {
-		"C:STAT", "S:+OK 1 100", "C:UIDL", "S:+OK", "S:1 \x01" "bad", "S:.", NULL,
+		"C:STAT", "S:+OK 4 100", "C:UIDL", "S:+OK", "S:1 \x01" "bad", "S:2 good",
+		"S:3 two words", "S:4 \x01" "bad", "S:.", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct pop3_msg *m = NULL;
+	size_t n;
+	struct pop3 *p = logged_in(&sv, NULL, rest);
+
+	assert_int_equal(pop3_listing(p, &m, &n, &err), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(m[0].uid_state, POP3_UID_INVALID);
+	assert_string_equal(m[0].uid, "");
+	assert_int_equal(m[1].uid_state, POP3_UID_OK);
+	assert_int_equal(m[2].uid_state, POP3_UID_INVALID);
+	assert_int_equal(m[3].uid_state, POP3_UID_INVALID);
+	assert_int_equal(m[0].bad_key, m[3].bad_key);
+	assert_int_not_equal(m[0].bad_key, m[2].bad_key);
+	free(m);
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
+/* A line that names no message is not a listing: nothing of it is used. */
+static void listing__garbage_line__is_refused(void **state)
+{
+	(void)state;
+	static const char *const rest[] = {
+		"C:STAT", "S:+OK 2 100", "C:UIDL", "S:+OK", "S:1 a", "S:\x01garbage", "S:.", NULL,
 	};
 	struct server sv;
 	struct pf_error err = { 0 };
@@ -960,6 +999,25 @@ static void listing__bad_uid__is_refused(void **state)
 	assert_int_equal(err.cls, PF_ERR_PROTO);
 	/* The error text is sanitised: no raw control character. */
 	assert_null(strchr(err.msg, '\x01'));
+	pop3_free(p);
+	server_status(&sv);
+}
+
+/* A listing cut off before its terminating dot is no listing either. */
+static void listing__without_terminating_dot__is_refused(void **state)
+{
+	(void)state;
+	static const char *const rest[] = {
+		"C:STAT", "S:+OK 2 100", "C:UIDL", "S:+OK", "S:1 a", "S:2 b", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct pop3_msg *m = NULL;
+	size_t n;
+	struct pop3 *p = logged_in(&sv, NULL, rest);
+
+	assert_int_equal(pop3_listing(p, &m, &n, &err), -1);
+	assert_int_not_equal(err.cls, PF_ERR_NONE);
 	pop3_free(p);
 	server_status(&sv);
 }
@@ -1165,9 +1223,11 @@ int main(void)
 		cmocka_unit_test(listing__pipelined__when_advertised),
 		cmocka_unit_test(sizes__when_incomplete__then_protocol_error),
 		cmocka_unit_test(listing__when_no_uidl__then_sizes_at_once),
-		cmocka_unit_test(listing__duplicate_uid__is_refused),
+		cmocka_unit_test(listing__shared_uid__marks_both),
 		cmocka_unit_test(listing__more_lines_than_stat__is_refused),
-		cmocka_unit_test(listing__bad_uid__is_refused),
+		cmocka_unit_test(listing__bad_uid__marks_the_message),
+		cmocka_unit_test(listing__garbage_line__is_refused),
+		cmocka_unit_test(listing__without_terminating_dot__is_refused),
 		cmocka_unit_test(retr__pipelined__when_advertised),
 		cmocka_unit_test(retr__lock_step__without_pipelining),
 		cmocka_unit_test(open__starttls_not_offered__is_tls_error_and_sends_nothing),

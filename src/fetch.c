@@ -160,6 +160,7 @@ static int open_session(struct poll *pl, const struct conn_tls_opts *o)
 
 	if (c == NULL)
 		return -1;
+	conn_set_min_rate(c, a->min_rate); /* every body and listing ends */
 	pl->pop = pop3_new(c);
 	pop3_set_peer(pl->pop, a->host, a->port); /* for OAUTHBEARER's host= and port= */
 	if (pop3_open(pl->pop, a->tls, o, pl->err) < 0)

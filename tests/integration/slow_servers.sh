@@ -2,7 +2,7 @@
 # slow_servers: every poll ends (DESIGN.md section 9).  A server that sends a message body or a
 # listing one byte at a time, each byte well inside `timeout`, is cut off by the overall bound
 # (min_rate, after a grace of one timeout): exit 2 within seconds, the message in flight not
-# delivered, nothing deleted, no QUIT.  SIGTERM during such a body ends the poll within
+# delivered, nothing deleted, no QUIT; a lower min_rate lets it through.  SIGTERM during such a body ends the poll within
 # CONN_STOP_GRACE_S (5 s) and a second, the same way.  Scripted with tests/lib/pop3-script-server.
 . "${TESTLIB:-$(cd "$(dirname "$0")/../lib" && pwd)}/common.sh"
 t_init slow_servers
@@ -20,6 +20,19 @@ srv_ok body
 no_dele body
 no_quit body
 md_is body "$T/exp-one"
+
+# --- min_rate is the account's: at 2 bytes a second the same trickle (2.5) is fast enough and
+# the message arrives whole after its 16 s; 0 is refused as a configuration error
+serve body-rate trickle-retr.pop3
+conf body-rate timeout=2 min_rate=2
+PF_TIMEOUT=60 run body-rate
+pf_expect_rc 0 "a trickle above min_rate = 2"
+srv_ok body-rate
+printf 'Subject: two\n\nbody two, one byte at a time, slowly\n' >"$T/exp-slow"
+md_is body-rate "$T/exp-one" "$T/exp-slow"
+conf rate0 min_rate=0
+run rate0
+expect_fail rate0 5 'min_rate'
 
 # --- a listing trickling in (timeout = 2): nothing fetched or deleted
 serve uidl trickle-uidl.pop3

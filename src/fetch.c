@@ -157,6 +157,7 @@ static int note_login(struct poll *pl, struct backoff *b, int rc)
 	return rc;
 }
 
+/* TCP, then pop3 opens the session (TLS, greeting, CAPA, STLS). */
 static int open_session(struct poll *pl, const struct conn_tls_opts *o)
 {
 	const struct account *a = pl->acct;
@@ -164,17 +165,10 @@ static int open_session(struct poll *pl, const struct conn_tls_opts *o)
 
 	if (c == NULL)
 		return -1;
-	/* Implicit TLS: verified before the first POP3 byte is read. */
-	if (a->tls == TLS_IMPLICIT && conn_starttls(c, o, pl->err) < 0) {
-		conn_close(c);
-		return -1;
-	}
+	conn_set_min_rate(c, a->min_rate); /* every body and listing ends */
 	pl->pop = pop3_new(c);
 	pop3_set_peer(pl->pop, a->host, a->port); /* for OAUTHBEARER's host= and port= */
-	if (pop3_open(pl->pop, pl->err) < 0)
-		return -1;
-	if (a->tls == TLS_STARTTLS &&
-	    (pop3_stls(pl->pop, o, pl->err) < 0 || pop3_capa(pl->pop, pl->err) < 0))
+	if (pop3_open(pl->pop, a->tls, o, pl->err) < 0)
 		return -1;
 	if (conn_is_tls(c))
 		log_verbose("%s: connected to %s port %s, %s", a->name, a->host, a->port,

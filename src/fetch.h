@@ -32,7 +32,9 @@ struct fetch_result {
 };
 
 /* Async-signal-safe: asks a running poll to finish the batch in flight,
- * delete what is durable, QUIT and return. */
+ * delete what is durable, QUIT and return, all within CONN_STOP_GRACE_S
+ * seconds (conn.h): past that the connection is dropped without QUIT,
+ * the message in flight is not delivered and nothing is deleted. */
 void fetch_request_stop(void);
 
 /* Polls acct once: lock, connect, log in, list, fetch what is new into its

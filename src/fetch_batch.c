@@ -61,6 +61,11 @@ void fetch_request_stop(void)
 	stop_requested = 1;
 }
 
+int fetch_stop_requested(void)
+{
+	return stop_requested != 0;
+}
+
 /* --- one message --------------------------------------------------------- */
 
 /* Streams the current RETR into it->file after the first held bytes of

@@ -1,9 +1,9 @@
-/* fetch.c - see fetch.h.  One poll: lock and open the Maildir, connect and
- * log in (with backoff), load the uid store while the server lists, ask
- * the policy (fetch_policy.c, a pure function) for a plan, hand what it
- * fetches to fetch_batch.c (which owns the durability order of DESIGN.md
- * section 2), then DELE what the plan deletes once durable, and QUIT.  A
- * provider's quirk may make the policy ask for another session. */
+/* fetch.c - see fetch.h.  One poll: lock and open the destination, connect
+ * and log in (with backoff), load the uid store while the server lists,
+ * ask the policy (fetch_policy.c, a pure function) for a plan, hand what
+ * it fetches to fetch_batch.c (which owns the durability order of
+ * DESIGN.md section 2), then DELE what the plan deletes once durable, and
+ * QUIT.  A provider's quirk may make the policy ask for another session. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +12,12 @@
 
 #include "backoff.h"
 #include "cred.h"
+#include "delivery.h"
 #include "fetch.h"
 #include "fetch_int.h"
 #include "fetch_policy.h"
 #include "lock.h"
 #include "log.h"
-#include "maildir.h"
 #include "oauth2.h"
 #include "pop3.h"
 #include "progress.h"
@@ -33,12 +33,13 @@
 static int resolve_pending(const char *uid, const char *name, void *ctx)
 {
 	struct poll *pl = ctx;
-	int r = maildir_has(pl->md, name, pl->err);
+	int r = delivery_has(pl->dest, name, pl->err);
 
 	if (r < 0)
 		return -1;
-	/* Present: the crash came after the link (step 3), so the message is
-	 * delivered.  Absent: it never reached new/ and is fetched again. */
+	/* Durable: the crash came after the destination took it (for the
+	 * Maildir: after the link into new/), so the message is delivered.
+	 * Not: it never arrived and is fetched again. */
 	if (r == 1) {
 		log_verbose("%s: message %s was delivered before an interruption",
 			    pl->acct->name, name);
@@ -50,7 +51,6 @@ static int resolve_pending(const char *uid, const char *name, void *ctx)
 static int open_local(struct poll *pl)
 {
 	const struct account *a = pl->acct;
-	int n;
 
 	if (pf_mkdirs(pl->cfg->state_dir, 0700) < 0)
 		return pf_error_errno(pl->err, PF_ERR_LOCAL, errno, "cannot create state directory %s",
@@ -58,15 +58,8 @@ static int open_local(struct poll *pl)
 	pl->lock_fd = lock_account(pl->cfg->state_dir, a->name, pl->err);
 	if (pl->lock_fd < 0)
 		return -1;
-	pl->md = maildir_open(a->maildir, pl->err);
-	if (pl->md == NULL)
-		return -1;
-	n = maildir_clean_tmp(pl->md, pl->err);
-	if (n < 0)
-		return -1;
-	if (n > 0)
-		log_verbose("%s: removed %d stale files from %s/tmp", a->name, n, a->maildir);
-	return 0;
+	pl->dest = delivery_open(pl->cfg, a, pl->err);
+	return pl->dest == NULL ? -1 : 0;
 }
 
 /* The uid store, with the pending deliveries of an interrupted poll
@@ -541,7 +534,7 @@ static void poll_free(struct poll *pl)
 	pf_free_secret(pl->secret);
 	free(pl->reported);
 	free(pl->buf);
-	maildir_close(pl->md);
+	delivery_close(pl->dest);
 	uidstore_close(pl->store);
 	lock_release(pl->lock_fd);
 }

@@ -14,7 +14,7 @@
 #include "fetch_policy.h"
 #include "progress.h"
 
-struct maildir;
+struct delivery;
 struct pop3;
 struct pop3_msg;
 struct uidstore;
@@ -41,7 +41,7 @@ struct poll {
 	time_t now;
 	int lock_fd;
 	struct uidstore *store;
-	struct maildir *md;
+	struct delivery *dest;    /* where messages go (delivery.h) */
 	struct window win;
 	size_t batch_max;         /* messages a batch (batch_limit) */
 	struct pop3 *pop;
@@ -56,6 +56,7 @@ struct poll {
 	size_t nreported, reported_cap;
 	char *buf;                /* decoded body chunk */
 	struct progress progress;
+	struct pf_error deferred; /* a destination's refusal the poll went on after */
 };
 
 /* The request window's bound in LIST bytes: what a stop must still read

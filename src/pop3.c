@@ -164,6 +164,7 @@ int pop3_greeting(struct pop3 *p, struct pf_error *err)
 		pop3i_server_error(PF_ERR_SERVER, "the connection", text, err);
 		return pop3i_broken(p);
 	}
+	log_sanitize(p->greeting, sizeof p->greeting, text, strlen(text));
 	if (pop3_greeting_timestamp(text, p->apop_ts, sizeof p->apop_ts) < 0)
 		p->apop_ts[0] = '\0';
 	pop3i_set_state(p, ST_AUTHORIZATION);
@@ -206,9 +207,30 @@ static int read_multiline(struct pop3 *p, unsigned long max_lines,
 
 static int capa_line(const char *line, void *ctx, struct pf_error *err)
 {
+	struct pop3 *p = ctx;
+	size_t room = sizeof p->capa_text - p->capa_len;
+
 	(void)err;
-	(void)pop3_capa_line(ctx, line); /* unknown or odd lines are ignored */
+	(void)pop3_capa_line(&p->caps, line); /* unknown or odd lines are ignored */
+	/* Display text only: what does not fit is left out. */
+	if (room > 2) {
+		log_sanitize(p->capa_text + p->capa_len + (p->capa_len > 0), room - 1, line,
+			     strlen(line));
+		if (p->capa_len > 0)
+			p->capa_text[p->capa_len] = '\n';
+		p->capa_len += strlen(p->capa_text + p->capa_len);
+	}
 	return 0;
+}
+
+const char *pop3_greeting_text(const struct pop3 *p)
+{
+	return p->greeting;
+}
+
+const char *pop3_capa_text(const struct pop3 *p)
+{
+	return p->capa_text;
 }
 
 static int capa_reply(struct pop3 *p, struct pf_error *err)
@@ -217,6 +239,8 @@ static int capa_reply(struct pop3 *p, struct pf_error *err)
 	int st;
 
 	pop3_capa_init(&p->caps);
+	p->capa_len = 0;
+	p->capa_text[0] = '\0';
 	st = pop3i_read_status(p, &text, err);
 	if (st < 0)
 		return -1;
@@ -224,7 +248,7 @@ static int capa_reply(struct pop3 *p, struct pf_error *err)
 		return 0; /* RFC 1939-only server: nothing known, not an error */
 	p->caps.have_capa = 1;
 	/* CAPA lists a few dozen lines at most; 1000 bounds a hostile one. */
-	return read_multiline(p, 1000, capa_line, &p->caps, err);
+	return read_multiline(p, 1000, capa_line, p, err);
 }
 
 int pop3_capa(struct pop3 *p, struct pf_error *err)
@@ -266,6 +290,8 @@ int pop3_stls(struct pop3 *p, const struct conn_tls_opts *opts, struct pf_error 
 		return pop3i_broken(p);
 	/* RFC 2595 section 4: forget everything learned before TLS. */
 	pop3_capa_init(&p->caps);
+	p->capa_len = 0;
+	p->capa_text[0] = '\0';
 	return 0;
 }
 

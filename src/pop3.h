@@ -46,6 +46,14 @@ int pop3_open(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
 int pop3_capa(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
 const struct pop3_capa *pop3_caps(const struct pop3 *p);
 
+/* What the server said, sanitised, for display (--serverinfo): the
+ * greeting's text after "+OK", and the lines of the last CAPA listing
+ * joined by '\n' (cut at POP3_CAPA_TEXT_MAX, "" when the server has no
+ * CAPA or after STLS until CAPA is asked again).  Owned by p. */
+#define POP3_CAPA_TEXT_MAX 4096
+const char *pop3_greeting_text(const struct pop3 *p);
+const char *pop3_capa_text(const struct pop3 *p);
+
 /* STLS then TLS handshake (RFC 2595): fails with PF_ERR_TLS when STLS is
  * not offered or refused, or when the server sent anything after its +OK
  * before the handshake.  Forgets the capabilities learned before TLS; the
@@ -72,11 +80,13 @@ int pop3_login(struct pop3 *p, enum auth_mech mech, const char *user,
 	       const char *secret, struct pf_error *err) PF_MUST_CHECK;
 
 /* Tells the session that pop3_listing comes right after pop3_login.  When
- * the server pipelines and the login is one step (AUTH PLAIN with its
- * initial response, or USER and PASS), STAT and UIDL then go out with the
- * login: one round trip less.  A refused login leaves their
- * replies unread, so the session is then unusable (nothing retries a
- * refused password on the same connection). */
+ * the server pipelines, USER and PASS then go out together, and STAT and
+ * UIDL go out as soon as the login's +OK has been read, before
+ * pop3_login returns, so the server lists while the caller does local
+ * work.  Nothing is ever sent behind PASS, AUTH or an AUTH continuation
+ * before its reply, whatever CAPA says: Courier and qmail hand the
+ * connection to a new process at login and lose what arrived behind it,
+ * Cyrus drops input that came with AUTH. */
 void pop3_expect_listing(struct pop3 *p);
 
 /* Why a listed message has no usable UID (RFC 1939 section 7).  Such a

@@ -59,6 +59,11 @@ void fetch_request_stop(void)
 	conn_request_stop();
 }
 
+int fetch_stop_requested(void)
+{
+	return stop_requested != 0;
+}
+
 /* --- one message --------------------------------------------------------- */
 
 /* The listing entry an item carries (its tag is the listing index). */

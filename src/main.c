@@ -328,15 +328,22 @@ static void set_log_level(const struct cli *cli)
 
 static void summary(const struct account *a, const struct fetch_result *r, int check)
 {
+	/* A server that lists part of the maildrop a session (a provider
+	 * quirk) cannot be counted in full without fetching. */
+	const char *least = r->capped ? "at least " : "";
+
 	if (check && r->expired > 0) {
-		log_info("%s: %lu new of %lu on the server, %lu due for deletion (delete_after)",
-			 a->name, r->fresh, r->listed, r->expired);
+		log_info("%s: %s%lu new of %s%lu on the server, %lu due for deletion (delete_after)",
+			 a->name, least, r->fresh, least, r->listed, r->expired);
 		return;
 	}
 	if (check) {
-		log_info("%s: %lu new of %lu on the server", a->name, r->fresh, r->listed);
+		log_info("%s: %s%lu new of %s%lu on the server%s", a->name, least, r->fresh, least,
+			 r->listed, r->capped ? " (it lists only part of it at a time)" : "");
 		return;
 	}
+	if (r->untouched > 0)
+		log_info("%s: %lu left on the server without a usable UID", a->name, r->untouched);
 	log_info("%s: %lu new, %lu fetched (%llu bytes), %lu deleted, %lu skipped, %.2f s",
 		 a->name, r->fresh, r->fetched, (unsigned long long)r->bytes, r->deleted,
 		 r->skipped, r->seconds);

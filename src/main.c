@@ -14,6 +14,7 @@
 #include "fetch.h"
 #include "log.h"
 #include "oauth2.h"
+#include "ops.h"
 #include "rebuild.h"
 #include "scheduler.h"
 #include "setup.h"
@@ -31,7 +32,9 @@ enum { OPT_RETRY_NOW = 256, OPT_DAEMON, OPT_LOG, OPT_REBUILD, OPT_PROGRESS, OPT_
        /* --add-account and its answers */
        OPT_ADD_ACCOUNT, OPT_PROVIDER, OPT_NAME, OPT_MAILDIR, OPT_PASSWORD_STDIN,
        OPT_PASSWORD_COMMAND, OPT_OAUTH2, OPT_CLIENT_ID, OPT_HOST, OPT_PORT, OPT_TLS,
-       OPT_TLS_CA_FILE, OPT_USER, OPT_NON_INTERACTIVE, OPT_NO_TEST };
+       OPT_TLS_CA_FILE, OPT_USER, OPT_NON_INTERACTIVE, OPT_NO_TEST,
+       /* ops.h: what popfetch does */
+       OPT_TOKEN, OPT_SERVERINFO, OPT_LOGIN, OPT_STATUS, OPT_JSON, OPT_DUMP };
 
 struct cli {
 	const char *config_path;
@@ -50,6 +53,7 @@ struct cli {
 	int nsecret;            /* secret sources given (at most one) */
 	int nsetup;             /* setup answers given (they need --add-account) */
 	struct setup_opts setup;
+	struct ops_opts ops;    /* --token, --serverinfo, --status, --dump */
 	char **accounts;
 	int naccounts;
 };
@@ -77,6 +81,12 @@ static void usage(FILE *out)
 	      "                       --password-stdin | --password-command CMD | --oauth2\n"
 	      "                       --client-id ID --host HOST --port N --tls MODE\n"
 	      "                       --tls-ca-file FILE --user USER --no-test --non-interactive\n"
+	      "      --token ACCOUNT  print a valid OAuth2 access token (for msmtp and others)\n"
+	      "      --serverinfo ACCOUNT  greeting, CAPA, TLS and certificate, without\n"
+	      "                       logging in (--login: log in, count the messages)\n"
+	      "      --status [ACCOUNT...]  last poll, backoff, store size, token expiry\n"
+	      "                       from state_dir alone (--json for monitoring)\n"
+	      "      --dump [ACCOUNT] effective configuration, where each value comes from\n"
 	      "  -v, --verbose        more detail; twice: protocol trace (secrets masked)\n"
 	      "  -q, --quiet          errors only\n"
 	      "  -V, --version        print the version and exit\n"
@@ -199,6 +209,12 @@ static int parse_opt(int ch, const char *arg, struct cli *cli)
 	case 'q': cli->quiet = 1; return 0;
 	case OPT_ADD_ACCOUNT: cli->add_account = 1; return 0;
 	case OPT_NON_INTERACTIVE: cli->non_interactive = 1; return 0;
+	case OPT_TOKEN: cli->ops.token = arg; return 0;
+	case OPT_SERVERINFO: cli->ops.serverinfo = arg; return 0;
+	case OPT_LOGIN: cli->ops.login = 1; return 0;
+	case OPT_STATUS: cli->ops.status = 1; return 0;
+	case OPT_JSON: cli->ops.json = 1; return 0;
+	case OPT_DUMP: cli->ops.dump = 1; return 0;
 	default: return parse_setup_opt(ch, arg, cli);
 	}
 }
@@ -256,6 +272,12 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "non-interactive", no_argument, NULL, OPT_NON_INTERACTIVE },
 		{ "no-test", no_argument, NULL, OPT_NO_TEST },
+		{ "token", required_argument, NULL, OPT_TOKEN },
+		{ "serverinfo", required_argument, NULL, OPT_SERVERINFO },
+		{ "login", no_argument, NULL, OPT_LOGIN },
+		{ "status", no_argument, NULL, OPT_STATUS },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "dump", no_argument, NULL, OPT_DUMP },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -276,7 +298,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 	}
 	cli->accounts = argv + optind;
 	cli->naccounts = argc - optind;
-	return check_setup_args(cli);
+	ch = check_setup_args(cli);
+	return ch >= 0 ? ch : ops_check_args(&cli->ops, cli->naccounts);
 }
 
 static void set_log_level(const struct cli *cli)
@@ -473,6 +496,11 @@ static int run(struct config *cfg, struct cli *cli)
 	struct sched *s;
 	int code;
 
+	if (ops_wanted(&cli->ops)) {
+		code = ops_run(cfg, &cli->ops, cli->accounts, cli->naccounts);
+		config_free(cfg);
+		return code;
+	}
 	if (cli->rebuild != NULL || cli->authorize != NULL) {
 		code = cli->rebuild ? rebuild(cfg, cli->rebuild) : authorize(cfg, cli->authorize);
 		config_free(cfg);

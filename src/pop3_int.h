@@ -42,7 +42,7 @@ struct pop3 {
 	 * of them already sent. */
 	struct qcmd fifo[POP3_PIPELINE_MAX];
 	size_t head, count, written;
-	int listing_next;         /* pop3_expect_listing: the login may send it */
+	int listing_next;         /* pop3_expect_listing: send it once logged in */
 	int listing_sent;         /* STAT and UIDL are out, unanswered */
 	int have_sizes;           /* the last listing read LIST too (no UIDL) */
 	uint64_t stat_octets;     /* the maildrop's size from STAT */

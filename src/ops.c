@@ -1,6 +1,7 @@
 /* ops.c - see ops.h. */
 #include <stdio.h>
 
+#include "dump.h"
 #include "log.h"
 #include "ops.h"
 #include "serverinfo.h"
@@ -83,6 +84,14 @@ int ops_run(const struct config *cfg, const struct ops_opts *o, char **names, in
 		return token(cfg, o->token);
 	if (o->serverinfo != NULL)
 		return serverinfo(cfg, o->serverinfo, o->login);
+	if (o->dump) {
+		struct pf_error err = { 0 };
+
+		if (dump_config(cfg, nnames > 0 ? names[0] : NULL, stdout, &err) == 0)
+			return 0;
+		log_error("%s", err.msg);
+		return pf_error_exit_code(err.cls);
+	}
 	if (o->status) {
 		struct pf_error err = { 0 };
 

@@ -558,6 +558,8 @@ int fetch_account(const struct config *cfg, const struct account *acct,
 		rc = open_store(&pl);
 	if (rc == 0)
 		rc = run_sessions(&pl);
+	if (pl.store != NULL) /* for popfetch --status (status.h) */
+		res->stored = uidstore_count(pl.store);
 	poll_free(&pl);
 	res->seconds = (double)(pf_now_ms() - start) / 1000.0;
 	return rc;

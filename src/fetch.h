@@ -30,6 +30,7 @@ struct fetch_result {
 	int capped;             /* a listing may have been cut short by the server
 				 * (provider quirk): fresh is a lower bound */
 	uint64_t bytes;         /* bytes written to the Maildir */
+	unsigned long stored;   /* UIDs in the uid store at the end; 0: not opened */
 	double seconds;
 };
 

@@ -18,6 +18,7 @@
 #include "rebuild.h"
 #include "scheduler.h"
 #include "setup.h"
+#include "status.h"
 #include "util.h"
 
 #define EXIT_NEW_MAIL SCHED_EXIT_NEW_MAIL
@@ -354,6 +355,7 @@ static int poll_one(const struct config *cfg, const struct account *a, const str
 {
 	struct fetch_result res;
 	struct pf_error err = { 0 };
+	int code;
 
 	if (fetch_account(cfg, a, &cli->fopts, &res, &err) < 0) {
 		/* DESIGN.md section 8: the daemon skips a busy account's poll;
@@ -362,6 +364,9 @@ static int poll_one(const struct config *cfg, const struct account *a, const str
 			log_warn("%s: %s; skipped this poll", a->name, err.msg);
 			return pf_error_exit_code(err.cls);
 		}
+		if (err.cls != PF_ERR_LOCKED) /* not this poll's result: another one runs */
+			status_poll_ended(cfg, a, pf_error_exit_code(err.cls), err.msg,
+					  cli->fopts.check_only, &res);
 		log_error("%s: %s", a->name, err.msg);
 		if (res.fetched > 0)
 			log_error("%s: %lu messages were delivered before the error", a->name,
@@ -369,9 +374,9 @@ static int poll_one(const struct config *cfg, const struct account *a, const str
 		return pf_error_exit_code(err.cls);
 	}
 	summary(a, &res, cli->fopts.check_only);
-	if (cli->fopts.check_only)
-		return res.fresh > 0 ? EXIT_NEW_MAIL : EXIT_NO_MAIL;
-	return res.fetched > 0 ? EXIT_NEW_MAIL : EXIT_NO_MAIL;
+	code = (cli->fopts.check_only ? res.fresh : res.fetched) > 0 ? EXIT_NEW_MAIL : EXIT_NO_MAIL;
+	status_poll_ended(cfg, a, code, NULL, cli->fopts.check_only, &res);
+	return code;
 }
 
 /* The sched_poll_fn: runs in the poll's process. */

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "oauth2.h"
 #include "pop3.h"
+#include "post_command.h"
 #include "progress.h"
 #include "provider.h"
 #include "uidstore.h"
@@ -524,6 +525,14 @@ static int run_sessions(struct poll *pl)
 		if (rc == 0)
 			rc = run_session(pl, number, &another);
 	}
+	/* A destination refused some messages (an MDA's exit 75): they stay
+	 * on the server, but what it took is deleted like any delivered mail
+	 * (else one message an MDA always refuses would keep the whole
+	 * mailbox on the server), and the poll still fails (exit 10). */
+	if (rc == 0 && pl->deferred.cls != PF_ERR_NONE) {
+		*pl->err = pl->deferred;
+		rc = -1;
+	}
 	return rc;
 }
 
@@ -562,6 +571,9 @@ int fetch_account(const struct config *cfg, const struct account *acct,
 		res->stored = uidstore_count(pl.store);
 	poll_free(&pl);
 	res->seconds = (double)(pf_now_ms() - start) / 1000.0;
+	/* After the lock is released: a slow indexer never delays the next
+	 * poll; a failure is logged and never changes rc. */
+	post_command_run(acct, res->fetched);
 	return rc;
 }
 

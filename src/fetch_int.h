@@ -67,4 +67,9 @@ void fetch_window_sized(struct poll *pl, const size_t *want);
  * fetch_request_stop().  0 or -1. */
 int fetch_batches(struct poll *pl, const size_t *want, size_t total) PF_MUST_CHECK;
 
+/* fetch.c's connect and login path (backoff, OAuth2 retry) and the
+ * poll's teardown, for fetch_adopt.c. */
+int fetch_connect(struct poll *pl) PF_MUST_CHECK;
+void fetch_poll_free(struct poll *pl);
+
 #endif

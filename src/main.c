@@ -12,6 +12,7 @@
 #include "backoff.h"
 #include "config.h"
 #include "fetch.h"
+#include "import.h"
 #include "log.h"
 #include "oauth2.h"
 #include "rebuild.h"
@@ -31,7 +32,9 @@ enum { OPT_RETRY_NOW = 256, OPT_DAEMON, OPT_LOG, OPT_REBUILD, OPT_PROGRESS, OPT_
        /* --add-account and its answers */
        OPT_ADD_ACCOUNT, OPT_PROVIDER, OPT_NAME, OPT_MAILDIR, OPT_PASSWORD_STDIN,
        OPT_PASSWORD_COMMAND, OPT_OAUTH2, OPT_CLIENT_ID, OPT_HOST, OPT_PORT, OPT_TLS,
-       OPT_TLS_CA_FILE, OPT_USER, OPT_NON_INTERACTIVE, OPT_NO_TEST };
+       OPT_TLS_CA_FILE, OPT_USER, OPT_NON_INTERACTIVE, OPT_NO_TEST,
+       /* --import and --adopt */
+       OPT_IMPORT, OPT_DRY_RUN, OPT_ADOPT, OPT_YES };
 
 struct cli {
 	const char *config_path;
@@ -50,6 +53,8 @@ struct cli {
 	int nsecret;            /* secret sources given (at most one) */
 	int nsetup;             /* setup answers given (they need --add-account) */
 	struct setup_opts setup;
+	struct import_opts import; /* --import PEER [FILE] */
+	int importing, adopt, yes;
 	char **accounts;
 	int naccounts;
 };
@@ -77,6 +82,10 @@ static void usage(FILE *out)
 	      "                       --password-stdin | --password-command CMD | --oauth2\n"
 	      "                       --client-id ID --host HOST --port N --tls MODE\n"
 	      "                       --tls-ca-file FILE --user USER --no-test --non-interactive\n"
+	      "      --import fetchmail|mpop|getmail [FILE]  accounts and UID state from\n"
+	      "                       another fetcher (--dry-run: print only; --maildir DIR)\n"
+	      "      --adopt ACCOUNT  record what is on the server as delivered, fetch\n"
+	      "                       nothing (asks first; --yes for scripts)\n"
 	      "  -v, --verbose        more detail; twice: protocol trace (secrets masked)\n"
 	      "  -q, --quiet          errors only\n"
 	      "  -V, --version        print the version and exit\n"
@@ -199,6 +208,16 @@ static int parse_opt(int ch, const char *arg, struct cli *cli)
 	case 'q': cli->quiet = 1; return 0;
 	case OPT_ADD_ACCOUNT: cli->add_account = 1; return 0;
 	case OPT_NON_INTERACTIVE: cli->non_interactive = 1; return 0;
+	case OPT_IMPORT:
+		cli->importing = 1;
+		if (import_peer_parse(arg, &cli->import.peer) == 0)
+			return 0;
+		fprintf(stderr, "popfetch: --import takes fetchmail, mpop or getmail, not '%s'\n",
+			arg);
+		return -1;
+	case OPT_DRY_RUN: cli->import.dry_run = 1; return 0;
+	case OPT_ADOPT: cli->adopt = 1; return 0;
+	case OPT_YES: cli->yes = 1; return 0;
 	default: return parse_setup_opt(ch, arg, cli);
 	}
 }
@@ -207,7 +226,10 @@ static int parse_opt(int ch, const char *arg, struct cli *cli)
  * address at most.  -1 to continue, or an exit code. */
 static int check_setup_args(const struct cli *cli)
 {
-	if (!cli->add_account && (cli->nsetup > 0 || cli->non_interactive)) {
+	/* --import takes --maildir (where every imported account delivers). */
+	int import_maildir = cli->importing && cli->setup.maildir != NULL;
+
+	if (!cli->add_account && (cli->nsetup > import_maildir || cli->non_interactive)) {
 		fprintf(stderr, "popfetch: --provider, --name, --maildir, --password-*, --oauth2, "
 			"--client-id, --host, --port, --tls, --tls-ca-file, --user, --no-test and "
 			"--non-interactive go with --add-account\n");
@@ -256,6 +278,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "non-interactive", no_argument, NULL, OPT_NON_INTERACTIVE },
 		{ "no-test", no_argument, NULL, OPT_NO_TEST },
+		{ "import", required_argument, NULL, OPT_IMPORT },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "adopt", no_argument, NULL, OPT_ADOPT },
+		{ "yes", no_argument, NULL, OPT_YES },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -440,6 +466,21 @@ out:
 	return code;
 }
 
+/* --import PEER [FILE] [--dry-run] [--adopt] [--maildir DIR] [-k|-K] */
+static int import_main(struct cli *cli)
+{
+	if (cli->naccounts > 1) {
+		fprintf(stderr, "popfetch: --import takes one file after the fetcher's name\n");
+		return EXIT_USAGE;
+	}
+	cli->import.file = cli->naccounts == 1 ? cli->accounts[0] : NULL;
+	cli->import.config_path = cli->config_path;
+	cli->import.maildir = cli->setup.maildir;
+	cli->import.adopt = cli->adopt;
+	cli->import.keep = cli->fopts.keep;
+	return import_run(&cli->import, stdout);
+}
+
 /* DESIGN.md section 4: a progress line when stderr is a terminal, unless
  * polls run side by side (their lines would overwrite each other) or
  * nothing but errors is wanted. */
@@ -473,6 +514,13 @@ static int run(struct config *cfg, struct cli *cli)
 	struct sched *s;
 	int code;
 
+	if (cli->adopt) {
+		code = cli->naccounts == 1 ? import_adopt(cfg, cli->accounts[0], cli->yes, stdout)
+					   : (fprintf(stderr, "popfetch: --adopt takes one account "
+						      "name\n"), EXIT_USAGE);
+		config_free(cfg);
+		return code;
+	}
 	if (cli->rebuild != NULL || cli->authorize != NULL) {
 		code = cli->rebuild ? rebuild(cfg, cli->rebuild) : authorize(cfg, cli->authorize);
 		config_free(cfg);
@@ -506,6 +554,8 @@ int main(int argc, char **argv)
 	set_log_target(&cli);
 	if (cli.add_account)
 		return add_account(&cli);
+	if (cli.importing)
+		return import_main(&cli);
 	if (config_load(cli.config_path, &cfg, &err) < 0) {
 		log_error("%s", err.msg);
 		return pf_error_exit_code(err.cls);

@@ -12,6 +12,8 @@
 #   fuzz       --enable-fuzzing (clang): each libFuzzer target runs 30 s on its seed corpus
 #              (tests/fuzz/corpus/decode for fuzz_decode; new inputs stay in build/fuzz)
 #   man        man --warnings on both pages; stderr must be empty
+#   deb        dpkg-buildpackage -us -uc -b in a copy of the tracked files (build/deb/src), then
+#              lintian on the .deb: no error, no warning (skipped when the tools are missing)
 # Prints a PASS/FAIL summary and exits non-zero on any failure. About 15 minutes on 2 cores.
 # CHECK_STEPS="gcc man" runs only the named steps; FUZZ_SECONDS changes the fuzzing time.
 # The step functions are called indirectly, through step():
@@ -24,7 +26,7 @@ export LC_ALL=C.UTF-8
 export POPFETCH_REQUIRE_INTEGRATION=1      # tests/lib/common.sh: no Dovecot is a failure, not a skip
 JOBS=${JOBS:-2}
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
-STEPS=${CHECK_STEPS:-gcc clang sanitizers distcheck fuzz man}
+STEPS=${CHECK_STEPS:-gcc clang sanitizers distcheck fuzz man deb}
 RESULTS=()
 FAILED=0
 
@@ -38,7 +40,8 @@ want() { case " $STEPS " in *" $1 "*) return 0;; esac; return 1; }
 # ---------------------------------------------------------------- dependencies
 PKGS=(build-essential autoconf automake libtool pkg-config libssl-dev libconfuse-dev libcmocka-dev libcurl4-openssl-dev curl
 	clang libclang-rt-14-dev dovecot-core dovecot-pop3d openssl python3 util-linux procps
-	ca-certificates man-db groff-base time)
+	ca-certificates man-db groff-base time
+	dpkg-dev debhelper lintian git)
 PKGS+=(fetchmail mpop getmail6)   # the peers tests/integration/import.sh switches from
 install_deps() {
 	local missing=() p sudo=()
@@ -175,6 +178,28 @@ s_man() {
 	return "$rc"
 }
 
+s_deb() {
+	# A copy of the tracked files, so the package build (autoreconf, configure) leaves the
+	# source tree alone; the unit tests already ran, so nocheck keeps the step quick.
+	local t missing=() src=build/deb/src deb
+	for t in dpkg-buildpackage dh lintian git; do command -v "$t" >/dev/null || missing+=("$t"); done
+	if [ ${#missing[@]} -gt 0 ]; then
+		NOTE="skipped: ${missing[*]} not installed (apt-get install dpkg-dev debhelper lintian git)"
+		echo "$NOTE"
+		return 77
+	fi
+	git rev-parse --git-dir >/dev/null 2>&1 || { NOTE="skipped: not a git checkout"; echo "$NOTE"; return 77; }
+	rm -rf build/deb
+	mkdir -p "$src"
+	git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$src" || return 1
+	(cd "$src" && DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -us -uc -b) >build/deb/build.log 2>&1 ||
+		{ tail -n 40 build/deb/build.log; return 1; }
+	deb=$(ls build/deb/popfetch_*.deb) || return 1
+	dpkg-deb -c "$deb" | awk '{ print $6 }'
+	echo "lintian $deb:"
+	lintian --fail-on error,warning --display-info "$deb"
+}
+
 s_deps() { install_deps; }
 s_autoreconf() {
 	if [ -f config.status ]; then
@@ -197,6 +222,7 @@ if [ $FAILED = 0 ]; then
 	step distcheck s_distcheck
 	step fuzz s_fuzz
 	step man s_man
+	step deb s_deb
 fi
 
 say "summary ($((SECONDS - START)) s)"

@@ -32,6 +32,15 @@ enum auth_mech {
 	AUTH_OAUTHBEARER,
 };
 
+/* Where an account's mail goes: exactly one of the keys maildir, mbox, mda,
+ * lmtp (DESIGN.md section 9).  delivery.c maps each to its ops. */
+enum dest_kind {
+	DEST_MAILDIR = 0,
+	DEST_MBOX,
+	DEST_MDA,
+	DEST_LMTP,
+};
+
 /* DESIGN.md section 8: how `popfetch --authorize` gets the first tokens. */
 enum oauth2_flow {
 	OAUTH2_FLOW_DEVICE = 0, /* RFC 8628 device authorization grant */
@@ -72,7 +81,16 @@ struct account {
 	char *password;         /* secret; NULL when unset */
 	char *password_command; /* run with /bin/sh -c; NULL when unset */
 	enum auth_mech auth;
+	enum dest_kind dest;    /* which one of the four below is set */
 	char *maildir;          /* expanded */
+	char *mbox;             /* expanded */
+	char *mda;              /* a command for /bin/sh -c */
+	char *lmtp;             /* "unix:PATH" or "HOST:PORT" */
+	char *lmtp_recipient;   /* RCPT TO for lmtp */
+	char *post_command;     /* run after a poll that delivered; NULL: none */
+	int mda_timeout;        /* seconds */
+	int mda_from_line;      /* 1: an mbox "From " line before the message */
+	int mbox_lock_timeout;  /* seconds to wait for the mbox locks */
 	int keep;               /* 1: leave on server */
 	int delete_after;       /* days, with keep; 0: never */
 	uint64_t max_size;      /* bytes; 0: no limit beyond PF_MSG_HARD_MAX */

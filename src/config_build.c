@@ -199,6 +199,11 @@ static void free_account(struct account *a)
 	pf_free_secret(a->password);
 	free(a->password_command);
 	free(a->maildir);
+	free(a->mbox);
+	free(a->mda);
+	free(a->lmtp);
+	free(a->lmtp_recipient);
+	free(a->post_command);
 	free(a->provider);
 	free(a->oauth2.client_id);
 	pf_free_secret(a->oauth2.client_secret);

@@ -441,6 +441,12 @@ const char *conn_tls_desc(const struct conn *c)
 	return c->tls != NULL ? conn_tls_describe(c->tls) : "no TLS";
 }
 
+struct stack_st_X509 *conn_peer_chain(const struct conn *c, long *verify_r)
+{
+	*verify_r = -1;
+	return c->tls != NULL ? conn_tls_peer_chain(c->tls, verify_r) : NULL;
+}
+
 void conn_close(struct conn *c)
 {
 	if (c == NULL)

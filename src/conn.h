@@ -37,6 +37,11 @@ struct conn_tls_opts {
 	/* Client certificate and key (PEM), both or neither. */
 	const char *cert_file;
 	const char *key_file;
+	/* --serverinfo only: complete the handshake whatever the certificate.
+	 * The chain and name are still verified (fingerprint ignored), the
+	 * result kept for conn_peer_chain().  Such a connection has not been
+	 * verified: nothing secret may go through it. */
+	int insecure_inspect;
 };
 
 /* Resolves host (IPv4 and IPv6, every address in turn) and connects to
@@ -87,6 +92,14 @@ size_t conn_pending(const struct conn *c);
  * TLS_AES_256_GCM_SHA384") for verbose logs. */
 int conn_is_tls(const struct conn *c);
 const char *conn_tls_desc(const struct conn *c);
+
+/* After a TLS handshake: the chain the server sent (leaf first; OpenSSL's
+ * STACK_OF(X509), owned by c, valid until conn_close) and in *verify_r the
+ * verification result, X509_V_OK (0) or an X509_V_ERR_* code (with
+ * fingerprint pinning: X509_V_OK, the pin matched).  NULL before TLS or
+ * when the server sent no certificate. */
+struct stack_st_X509;
+struct stack_st_X509 *conn_peer_chain(const struct conn *c, long *verify_r);
 
 /* Sends a TLS close_notify if possible (never waits longer than a moment),
  * closes the socket and frees everything.  NULL is fine. */

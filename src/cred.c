@@ -25,6 +25,7 @@
 #include "util.h"
 
 #include "cred.h"
+#include "trust.h"
 #include "oauth2.h"
 
 extern char **environ;
@@ -381,10 +382,9 @@ static int netrc_open(const char *path, off_t *size_r, struct pf_error *err)
 		pf_error_errno(err, PF_ERR_CONFIG, errno, "fstat %s", path);
 	} else if (!S_ISREG(st.st_mode)) {
 		pf_error_set(err, PF_ERR_CONFIG, "%s is not a regular file", path);
-	} else if (st.st_mode & 077) {
-		/* ftp(1): "Error: .netrc file is readable by others." */
-		pf_error_set(err, PF_ERR_CONFIG_PERM, "%s holds passwords and is readable by "
-			     "others; run: chmod 600 %s", path, path);
+	} else if (trust_check(&st, path, "passwords", err) < 0) {
+		/* err is set; ftp(1) refuses such a file too ("Error: .netrc
+		 * file is readable by others."). */
 	} else if (st.st_size > PF_NETRC_FILE_MAX) {
 		pf_error_set(err, PF_ERR_CONFIG, "%s is larger than %d bytes", path, PF_NETRC_FILE_MAX);
 	} else {

@@ -1,4 +1,4 @@
-/* fetch.c - see fetch.h.  One poll: lock and open the Maildir, connect and
+/* fetch.c - see fetch.h.  One poll: lock and open the destination, connect and
  * log in (with backoff), load the uid store while the server lists, decide
  * what is new, hand it to fetch_batch.c (which owns the durability order of
  * DESIGN.md section 2), then DELE what is durable and QUIT. */
@@ -10,31 +10,35 @@
 
 #include "backoff.h"
 #include "cred.h"
+#include "delivery.h"
 #include "fetch.h"
 #include "fetch_int.h"
 #include "lock.h"
 #include "log.h"
-#include "maildir.h"
 #include "oauth2.h"
 #include "pop3.h"
 #include "progress.h"
+#include "provider.h"
 #include "uidstore.h"
 #include "util.h"
 
 /* DESIGN.md section 8: a UID is forgotten 7 days after it was last seen. */
 #define FORGET_GRACE_S (7 * 24 * 3600)
+/* Untouched messages reported one by one in a poll; then one line more. */
+#define UNTOUCHED_REPORTS_MAX 20
 
 /* --- local side -------------------------------------------------------- */
 
 static int resolve_pending(const char *uid, const char *name, void *ctx)
 {
 	struct poll *pl = ctx;
-	int r = maildir_has(pl->md, name, pl->err);
+	int r = delivery_has(pl->dest, name, pl->err);
 
 	if (r < 0)
 		return -1;
-	/* Present: the crash came after the link (step 3), so the message is
-	 * delivered.  Absent: it never reached new/ and is fetched again. */
+	/* Durable: the crash came after the destination took it (for the
+	 * Maildir: after the link into new/), so the message is delivered.
+	 * Not: it never arrived and is fetched again. */
 	if (r == 1) {
 		log_verbose("%s: message %s was delivered before an interruption",
 			    pl->acct->name, name);
@@ -46,7 +50,6 @@ static int resolve_pending(const char *uid, const char *name, void *ctx)
 static int open_local(struct poll *pl)
 {
 	const struct account *a = pl->acct;
-	int n;
 
 	if (pf_mkdirs(pl->cfg->state_dir, 0700) < 0)
 		return pf_error_errno(pl->err, PF_ERR_LOCAL, errno, "cannot create state directory %s",
@@ -54,15 +57,8 @@ static int open_local(struct poll *pl)
 	pl->lock_fd = lock_account(pl->cfg->state_dir, a->name, pl->err);
 	if (pl->lock_fd < 0)
 		return -1;
-	pl->md = maildir_open(a->maildir, pl->err);
-	if (pl->md == NULL)
-		return -1;
-	n = maildir_clean_tmp(pl->md, pl->err);
-	if (n < 0)
-		return -1;
-	if (n > 0)
-		log_verbose("%s: removed %d stale files from %s/tmp", a->name, n, a->maildir);
-	return 0;
+	pl->dest = delivery_open(pl->cfg, a, pl->err);
+	return pl->dest == NULL ? -1 : 0;
 }
 
 /* The uid store, with the pending deliveries of an interrupted poll
@@ -210,6 +206,26 @@ static int login_again_oauth2(struct poll *pl, char **secret)
 	return pop3_login(pl->pop, a->auth, a->user, fresh, pl->err);
 }
 
+/* A refused login of a preset's account ends with what the user must do
+ * there (DESIGN.md section 9): the provider's advice after the server's
+ * sanitised text.  The advice is preset data, never a server's word; it
+ * is dropped rather than cut when the two do not fit one error. */
+static void advise_login(struct poll *pl)
+{
+	char advice[PF_ERRMSG_MAX], msg[PF_ERRMSG_MAX];
+	int n;
+
+	if (pl->err->cls != PF_ERR_AUTH ||
+	    provider_login_advice(provider_find(pl->acct->provider), pl->acct->name, advice,
+				  sizeof advice) < 0)
+		return;
+	n = snprintf(msg, sizeof msg, "%s; %s", pl->err->msg, advice);
+	if (n < 0 || (size_t)n >= sizeof msg)
+		n = snprintf(msg, sizeof msg, "the server refused the login; %s", advice);
+	if (n > 0 && (size_t)n < sizeof msg)
+		memcpy(pl->err->msg, msg, (size_t)n + 1);
+}
+
 /* The secret is fetched first: a password_command that fails, or a
  * backoff in force, must not cost a connection to the server. */
 static int connect_server(struct poll *pl)
@@ -238,6 +254,8 @@ static int connect_server(struct poll *pl)
 			rc = pop3_login(pl->pop, a->auth, a->user, secret, pl->err);
 			if (rc < 0)
 				rc = login_again_oauth2(pl, &secret);
+			if (rc < 0)
+				advise_login(pl);
 			if (!pl->probe)
 				rc = note_login(pl, &b, rc);
 		}
@@ -260,6 +278,41 @@ static int expired(const struct poll *pl, const char *uid)
 	return first > 0 && pl->now - first >= (time_t)pl->acct->delete_after * 86400;
 }
 
+/* A key for an untouched message that stays the same in every session
+ * of the poll, where numbers do not (pop3.h). */
+static uint32_t untouched_key(const struct pop3_msg *m)
+{
+	return (m->bad_key << 1) | (m->uid_state == POP3_UID_SHARED);
+}
+
+/* Issue 12: a message without a usable UID stays on the server, never
+ * retrieved and never deleted, and is reported once a poll. */
+static void report_untouched(struct poll *pl, const struct pop3_msg *m)
+{
+	uint32_t key = untouched_key(m);
+
+	pl->res->untouched++;
+	for (size_t i = 0; i < pl->nreported; i++)
+		if (pl->reported[i] == key)
+			return;
+	/* A hostile listing may have thousands: the summary counts them. */
+	if (pl->nreported == UNTOUCHED_REPORTS_MAX) {
+		log_warn("%s: more messages without a usable UID are left on the server",
+			 pl->acct->name);
+		pl->nreported++;
+	}
+	if (pl->nreported > UNTOUCHED_REPORTS_MAX)
+		return;
+	pl->reported = xrealloc(pl->reported, (pl->nreported + 1) * sizeof *pl->reported);
+	pl->reported[pl->nreported++] = key;
+	if (m->uid_state == POP3_UID_INVALID)
+		log_warn("%s: message %lu left on the server: its UIDL line has no valid UID "
+			 "(RFC 1939: 1 to 70 characters 0x21-0x7E)", pl->acct->name, m->num);
+	else
+		log_warn("%s: message %lu left on the server: another message has the same UID %s",
+			 pl->acct->name, m->num, m->uid);
+}
+
 /* Fills want[] with the listing indexes of the messages not delivered yet,
  * in server order, and marks what is already durable as deletable.
  * Returns the count.  Sizes may not be known yet: see choose(). */
@@ -270,6 +323,13 @@ static size_t plan(struct poll *pl, size_t *want)
 	for (i = 0; i < pl->nmsgs; i++) {
 		struct pop3_msg *m = &pl->msgs[i];
 
+		/* A shared uid is still on the server: not to be forgotten. */
+		if (m->uid_state == POP3_UID_SHARED)
+			uidstore_mark_seen(pl->store, m->uid, pl->now);
+		if (m->uid_state != POP3_UID_OK) {
+			report_untouched(pl, m);
+			continue;
+		}
 		if (m->uid[0] != '\0') {
 			uidstore_mark_seen(pl->store, m->uid, pl->now);
 			if (uidstore_get(pl->store, m->uid, NULL) == UID_DELIVERED) {
@@ -397,7 +457,8 @@ static int transact(struct poll *pl, int check_only)
 		return -1;
 	pl->res->listed = pl->nmsgs;
 	for (size_t i = 0; i < pl->nmsgs; i++)
-		if (pl->msgs[i].uid[0] == '\0' && (pl->keep || check_only))
+		if (pl->msgs[i].uid[0] == '\0' && pl->msgs[i].uid_state == POP3_UID_OK &&
+		    (pl->keep || check_only))
 			return pf_error_set(pl->err, PF_ERR_PROTO,
 					    "server does not support UIDL, which keep mode and "
 					    "--check need (use keep = false)");
@@ -438,8 +499,9 @@ static void poll_free(struct poll *pl)
 	pop3_free(pl->pop);
 	free(pl->msgs);
 	free(pl->deletable);
+	free(pl->reported);
 	free(pl->buf);
-	maildir_close(pl->md);
+	delivery_close(pl->dest);
 	uidstore_close(pl->store);
 	lock_release(pl->lock_fd);
 }

@@ -26,6 +26,7 @@ struct fetch_result {
 	unsigned long deleted;  /* DELE accepted (effective after QUIT) */
 	unsigned long skipped;  /* over max_size, or refused by the server */
 	unsigned long expired;  /* kept messages due for deletion (delete_after) */
+	unsigned long untouched; /* left alone: an invalid or shared UID */
 	uint64_t bytes;         /* bytes written to the Maildir */
 	double seconds;
 };

@@ -1,17 +1,17 @@
 /* fetch_batch.c - the durability order of DESIGN.md section 2, applied one
- * batch at a time (group commit):
+ * batch at a time (group commit), for any destination (delivery.h):
  *
- *   1. RETR each message of the batch into an unnamed file (its writeback
- *      started at once), then make every file of the batch durable (one
- *      syncfs where fs_sync.h trusts it, else an fsync each): the file
- *      system commits its journal once for the batch, not once a message;
- *   2. record "uid -> NAME pending" for the batch, fsync the uid store;
- *   3. link every file into new/NAME, fsync new/;
- *   4. record the batch as delivered, fsync the uid store;
- *   5. only then DELE (fetch.c; and only at QUIT does the server delete).
+ *   1. RETR each message of the batch into the destination
+ *      (delivery_msg_begin, _write, _end);
+ *   2. delivery_commit makes the batch durable in the destination's own
+ *      order, calling back here to record "uid -> NAME pending" and fsync
+ *      the uid store before anything reaches a reader (journal_pending),
+ *      and to record what it proved durable as delivered, fsync the uid
+ *      store (journal_durable);
+ *   3. only then DELE (fetch.c; and only at QUIT does the server delete).
  *
- * A crash between 2 and 4 leaves pending records; the next poll looks for
- * each NAME in new/ and cur/ (fetch.c, resolve_pending) and so never
+ * A crash between the two records leaves pending ones; the next poll asks
+ * the destination about each NAME (fetch.c, resolve_pending) and so never
  * delivers a message twice.  Meanwhile a sliding window of RETRs keeps the
  * server sending. */
 #include <errno.h>
@@ -21,8 +21,8 @@
 #include <sys/resource.h>
 
 #include "fetch_int.h"
+#include "delivery.h"
 #include "log.h"
-#include "maildir.h"
 #include "pop3.h"
 #include "progress.h"
 #include "rebuild.h"
@@ -46,12 +46,6 @@
 #define WINDOW_MAX POP3_PIPELINE_MAX
 #define WINDOW_BYTES FETCH_WINDOW_BYTES
 
-struct item {
-	struct pop3_msg *msg;
-	struct maildir_file *file;
-	char name[PF_NAME_MAX + 1];
-};
-
 /* Set by a signal handler: finish the batch in flight durably, DELE what is
  * durable, QUIT, and fetch nothing more. */
 static volatile sig_atomic_t stop_requested;
@@ -63,10 +57,16 @@ void fetch_request_stop(void)
 
 /* --- one message --------------------------------------------------------- */
 
-/* Streams the current RETR into it->file after the first held bytes of
+/* The listing entry an item carries (its tag is the listing index). */
+static struct pop3_msg *msg_of(struct poll *pl, const struct delivery_item *it)
+{
+	return &pl->msgs[it->tag];
+}
+
+/* Streams the current RETR into the destination after the first held bytes of
  * pl->buf, or drains it when it grows past max_size.  Returns 0 when
  * stored, 1 when drained, -1 on error. */
-static int stream_body(struct poll *pl, struct item *it, size_t held)
+static int stream_body(struct poll *pl, struct delivery_item *it, size_t held)
 {
 	uint64_t cap = pl->max_size ? pl->max_size : PF_MSG_HARD_MAX;
 	uint64_t total = 0;
@@ -84,12 +84,12 @@ static int stream_body(struct poll *pl, struct item *it, size_t held)
 		 * draining: a body may never end) the server is hostile. */
 		if (total > PF_MSG_HARD_MAX)
 			return pf_error_set(pl->err, PF_ERR_PROTO,
-					    "message %lu is larger than %llu bytes", it->msg->num,
+					    "message %lu is larger than %llu bytes", msg_of(pl, it)->num,
 					    (unsigned long long)PF_MSG_HARD_MAX);
 		if (total > cap)
 			over = 1;
 		if (!over && held + len > 0 &&
-		    maildir_file_write(it->file, pl->buf, held + len, pl->err) < 0)
+		    delivery_msg_write(pl->dest, it, pl->buf, held + len, pl->err) < 0)
 			return -1;
 		held = 0;
 	}
@@ -100,22 +100,22 @@ static int stream_body(struct poll *pl, struct item *it, size_t held)
  * recover the uid store from the Maildir at the start of pl->buf, to go
  * out with the first chunk of the body (one write for a small message).
  * Returns its length, or -1. */
-static int origin_line(struct poll *pl, struct item *it)
+static int origin_line(struct poll *pl, struct delivery_item *it)
 {
 	int n;
 
-	if (it->msg->uid[0] == '\0')
+	if (it->uid[0] == '\0')
 		return 0;
 	n = snprintf(pl->buf, PF_STORE_LINE_MAX, REBUILD_HEADER "%s %s\n", pl->acct->name,
-		     it->msg->uid);
+		     it->uid);
 	if (n < 0 || n >= PF_STORE_LINE_MAX)
 		return pf_error_set(pl->err, PF_ERR_INTERNAL, "origin header too long");
 	return n;
 }
 
-/* RETR's reply for it->msg into a file with its final name chosen.
+/* RETR's reply for the item's message into the destination, ended.
  * Returns 0 stored, 1 skipped (refused by the server or too large), -1. */
-static int download(struct poll *pl, struct item *it)
+static int download(struct poll *pl, struct delivery_item *it)
 {
 	uint64_t bytes, lines;
 	int r, hlen;
@@ -124,12 +124,11 @@ static int download(struct poll *pl, struct item *it)
 		if (pl->err->cls != PF_ERR_SERVER)
 			return -1;
 		/* The server refused this one message: report, go on. */
-		log_warn("%s: message %lu: %s", pl->acct->name, it->msg->num, pl->err->msg);
+		log_warn("%s: message %lu: %s", pl->acct->name, msg_of(pl, it)->num, pl->err->msg);
 		pf_error_clear(pl->err);
 		return 1;
 	}
-	it->file = maildir_file_new(pl->md, pl->err);
-	if (it->file == NULL)
+	if (delivery_msg_begin(pl->dest, it, pl->err) < 0)
 		return -1;
 	hlen = origin_line(pl, it);
 	if (hlen < 0)
@@ -138,73 +137,70 @@ static int download(struct poll *pl, struct item *it)
 	if (r != 0) {
 		if (r == 1)
 			log_info("%s: skipping message %lu: larger than max_size", pl->acct->name,
-				 it->msg->num);
+				 msg_of(pl, it)->num);
 		return r;
 	}
-	maildir_file_start_sync(it->file);
 	pop3_retr_totals(pl->pop, &bytes, &lines);
 	bytes += (uint64_t)hlen;
 	lines += hlen > 0;
 	pl->res->bytes += bytes;
-	return maildir_make_name(pl->md, bytes, bytes + lines, it->name, sizeof it->name,
-				 pl->err);
+	return delivery_msg_end(pl->dest, it, bytes, lines, pl->err);
 }
 
 /* --- one batch ------------------------------------------------------------ */
 
-/* Steps 3 and 4 of the header comment for n synced items. */
-static int publish_batch(struct poll *pl, struct item *items, size_t n)
+/* The destination's first callback: "uid -> NAME pending" for items with
+ * a UID, durable before any of them can reach a reader. */
+static int journal_pending(void *ctx, struct delivery_item *items, size_t n,
+			   struct pf_error *err)
 {
-	size_t i;
+	struct poll *pl = ctx;
 
-	for (i = 0; i < n; i++)
-		if (items[i].msg->uid[0] &&
-		    uidstore_set_pending(pl->store, items[i].msg->uid, items[i].name, pl->err) < 0)
+	for (size_t i = 0; i < n; i++)
+		if (items[i].uid[0] &&
+		    uidstore_set_pending(pl->store, items[i].uid, items[i].name, err) < 0)
 			return -1;
-	if (uidstore_commit(pl->store, pl->err) < 0)
+	if (uidstore_commit(pl->store, err) < 0)
 		return -1;
 	pf_step("pending committed");
-	for (i = 0; i < n; i++) {
-		if (maildir_file_publish(items[i].file, items[i].name, pl->err) < 0)
+	return 0;
+}
+
+/* The second: items the destination proved durable are recorded as
+ * delivered, and only then may they be deleted on the server. */
+static int journal_durable(void *ctx, struct delivery_item *items, size_t n,
+			   struct pf_error *err)
+{
+	struct poll *pl = ctx;
+
+	for (size_t i = 0; i < n; i++)
+		if (items[i].uid[0] &&
+		    uidstore_set_delivered(pl->store, items[i].uid, NULL, pl->now, err) < 0)
 			return -1;
-		pf_step("linked into new/");
-	}
-	if (maildir_sync_new(pl->md, pl->err) < 0)
-		return -1;
-	pf_step("new/ synced");
-	for (i = 0; i < n; i++)
-		if (items[i].msg->uid[0] &&
-		    uidstore_set_delivered(pl->store, items[i].msg->uid, NULL, pl->now, pl->err) < 0)
-			return -1;
-	if (uidstore_commit(pl->store, pl->err) < 0)
+	if (uidstore_commit(pl->store, err) < 0)
 		return -1;
 	pf_step("delivered committed");
-	for (i = 0; i < n; i++)
-		pl->deletable[items[i].msg - pl->msgs] = 1;
+	for (size_t i = 0; i < n; i++)
+		pl->deletable[items[i].tag] = 1;
 	pl->res->fetched += n;
 	progress_add(&pl->progress, n, 0, pf_now_ms());
 	return 0;
 }
 
-/* Steps 1 (its fsyncs) to 4 for the n stored items.  When syncing fails,
- * the files synced before it are still delivered and the batch fails (the
- * rest stays on the server for the next poll). */
-static int commit_batch(struct poll *pl, struct item *items, size_t n)
+/* Commits the n stored items.  A destination that refused some messages
+ * but lets the poll go on (1) has its first reason kept for the end of
+ * the poll. */
+static int commit_batch(struct poll *pl, struct delivery_item *items, size_t n)
 {
-	struct maildir_file **files;
-	size_t synced = 0;
-	int rc = 0;
+	const struct delivery_journal j = { journal_pending, journal_durable, pl };
+	struct pf_error e = { 0 };
+	int r = delivery_commit(pl->dest, items, n, &j, &e);
 
-	if (n > 0) {
-		files = xcalloc(n, sizeof *files);
-		for (size_t i = 0; i < n; i++)
-			files[i] = items[i].file;
-		rc = maildir_files_sync(files, n, &synced, pl->err);
-		free(files);
-	}
-	if (synced > 0 && publish_batch(pl, items, synced) < 0)
-		return -1;
-	return rc;
+	if (r == 1 && pl->deferred.cls == PF_ERR_NONE)
+		pl->deferred = e;
+	if (r < 0 && pl->err->cls == PF_ERR_NONE)
+		*pl->err = e; /* an error of the download before it comes first */
+	return r < 0 ? -1 : 0;
 }
 
 /* BATCH_MAX, or what a quarter of the soft descriptor limit allows (the
@@ -267,14 +263,14 @@ static int top_up(struct poll *pl, const size_t *want, size_t total)
  * where the next batch starts.  A batch ends at pl->batch_max messages or
  * BATCH_BYTES (LIST sizes), or where requests stopped. */
 static int download_batch(struct poll *pl, const size_t *want, size_t from, size_t total,
-			  struct item *items, size_t *stored_r, size_t *next_r)
+			  struct delivery_item *items, size_t *stored_r, size_t *next_r)
 {
 	size_t i = from, stored = 0;
 	uint64_t bytes = 0;
 	int r = 0;
 
 	while (r >= 0 && i < total && i - from < pl->batch_max && bytes < BATCH_BYTES) {
-		struct item *it = &items[stored];
+		struct delivery_item *it = &items[stored];
 
 		if (top_up(pl, want, total) < 0) {
 			r = -1;
@@ -283,17 +279,17 @@ static int download_batch(struct poll *pl, const size_t *want, size_t from, size
 		if (stop_requested)
 			break; /* the message in flight is done: stop here */
 		memset(it, 0, sizeof *it);
-		it->msg = &pl->msgs[want[i++]];
-		bytes += it->msg->size;
+		it->tag = want[i++];
+		it->uid = msg_of(pl, it)->uid;
+		bytes += msg_of(pl, it)->size;
 		pl->win.n--;
-		pl->win.bytes -= it->msg->size;
+		pl->win.bytes -= msg_of(pl, it)->size;
 		r = download(pl, it);
 		if (r == 0) {
 			stored++;
 			continue;
 		}
-		maildir_file_free(it->file);
-		it->file = NULL;
+		delivery_msg_abort(pl->dest, it);
 		if (r == 1)
 			pl->res->skipped++;
 	}
@@ -338,7 +334,8 @@ static int drain_window(struct poll *pl)
  * QUIT by closing the connection before the RETR output it still buffers
  * is sent (seen with an 877 KB message), so QUIT waits for the last
  * message. */
-static int run_batches(struct poll *pl, const size_t *want, size_t total, struct item *items)
+static int run_batches(struct poll *pl, const size_t *want, size_t total,
+		       struct delivery_item *items)
 {
 	size_t done = 0, next, stored;
 	int rc;
@@ -348,7 +345,7 @@ static int run_batches(struct poll *pl, const size_t *want, size_t total, struct
 		if (commit_batch(pl, items, stored) < 0)
 			rc = -1;
 		for (size_t i = 0; i < stored; i++)
-			maildir_file_free(items[i].file);
+			delivery_msg_abort(pl->dest, &items[i]);
 		if (rc < 0)
 			return -1;
 		if (next == done)
@@ -381,7 +378,7 @@ void fetch_window_sized(struct poll *pl, const size_t *want)
 int fetch_batches(struct poll *pl, const size_t *want, size_t total)
 {
 	struct rlimit saved;
-	struct item *items;
+	struct delivery_item *items;
 	int rc;
 
 	pl->batch_max = batch_limit(&saved);
@@ -389,6 +386,10 @@ int fetch_batches(struct poll *pl, const size_t *want, size_t total)
 	items = xcalloc(total < pl->batch_max ? total : pl->batch_max, sizeof *items);
 	rc = run_batches(pl, want, total, items);
 	free(items);
+	if (rc == 0 && pl->deferred.cls != PF_ERR_NONE) {
+		*pl->err = pl->deferred;
+		rc = -1;
+	}
 	if (saved.rlim_cur != 0 && setrlimit(RLIMIT_NOFILE, &saved) < 0)
 		log_warn("%s: cannot restore the descriptor limit: %s", pl->acct->name,
 			 strerror(errno));

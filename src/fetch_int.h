@@ -13,7 +13,7 @@
 #include "fetch.h"
 #include "progress.h"
 
-struct maildir;
+struct delivery;
 struct pop3;
 struct pop3_msg;
 struct uidstore;
@@ -40,15 +40,18 @@ struct poll {
 	time_t now;
 	int lock_fd;
 	struct uidstore *store;
-	struct maildir *md;
+	struct delivery *dest;    /* where messages go (delivery.h) */
 	struct window win;
 	size_t batch_max;         /* messages a batch (batch_limit) */
 	struct pop3 *pop;
 	struct pop3_msg *msgs;
 	size_t nmsgs;
 	unsigned char *deletable; /* per listing index: durable locally */
+	uint32_t *reported;       /* keys of untouched messages reported this poll */
+	size_t nreported;
 	char *buf;                /* decoded body chunk */
 	struct progress progress;
+	struct pf_error deferred; /* a destination's refusal the poll went on after */
 };
 
 /* The request window's bound in LIST bytes: what a stop must still read

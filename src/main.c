@@ -15,6 +15,7 @@
 #include "import.h"
 #include "log.h"
 #include "oauth2.h"
+#include "ops.h"
 #include "rebuild.h"
 #include "scheduler.h"
 #include "setup.h"
@@ -33,6 +34,8 @@ enum { OPT_RETRY_NOW = 256, OPT_DAEMON, OPT_LOG, OPT_REBUILD, OPT_PROGRESS, OPT_
        OPT_ADD_ACCOUNT, OPT_PROVIDER, OPT_NAME, OPT_MAILDIR, OPT_PASSWORD_STDIN,
        OPT_PASSWORD_COMMAND, OPT_OAUTH2, OPT_CLIENT_ID, OPT_HOST, OPT_PORT, OPT_TLS,
        OPT_TLS_CA_FILE, OPT_USER, OPT_NON_INTERACTIVE, OPT_NO_TEST,
+       /* ops.h: what popfetch does */
+       OPT_TOKEN, OPT_SERVERINFO, OPT_LOGIN, OPT_STATUS, OPT_JSON, OPT_DUMP,
        /* --import and --adopt */
        OPT_IMPORT, OPT_DRY_RUN, OPT_ADOPT, OPT_YES };
 
@@ -53,6 +56,7 @@ struct cli {
 	int nsecret;            /* secret sources given (at most one) */
 	int nsetup;             /* setup answers given (they need --add-account) */
 	struct setup_opts setup;
+	struct ops_opts ops;    /* --token, --serverinfo, --status, --dump */
 	struct import_opts import; /* --import PEER [FILE] */
 	int importing, adopt, yes;
 	char **accounts;
@@ -82,6 +86,12 @@ static void usage(FILE *out)
 	      "                       --password-stdin | --password-command CMD | --oauth2\n"
 	      "                       --client-id ID --host HOST --port N --tls MODE\n"
 	      "                       --tls-ca-file FILE --user USER --no-test --non-interactive\n"
+	      "      --token ACCOUNT  print a valid OAuth2 access token (for msmtp and others)\n"
+	      "      --serverinfo ACCOUNT  greeting, CAPA, TLS and certificate, without\n"
+	      "                       logging in (--login: log in, count the messages)\n"
+	      "      --status [ACCOUNT...]  last poll, backoff, store size, token expiry\n"
+	      "                       from state_dir alone (--json for monitoring)\n"
+	      "      --dump [ACCOUNT] effective configuration, where each value comes from\n"
 	      "      --import fetchmail|mpop|getmail [FILE]  accounts and UID state from\n"
 	      "                       another fetcher (--dry-run: print only; --maildir DIR)\n"
 	      "      --adopt ACCOUNT  record what is on the server as delivered, fetch\n"
@@ -208,6 +218,12 @@ static int parse_opt(int ch, const char *arg, struct cli *cli)
 	case 'q': cli->quiet = 1; return 0;
 	case OPT_ADD_ACCOUNT: cli->add_account = 1; return 0;
 	case OPT_NON_INTERACTIVE: cli->non_interactive = 1; return 0;
+	case OPT_TOKEN: cli->ops.token = arg; return 0;
+	case OPT_SERVERINFO: cli->ops.serverinfo = arg; return 0;
+	case OPT_LOGIN: cli->ops.login = 1; return 0;
+	case OPT_STATUS: cli->ops.status = 1; return 0;
+	case OPT_JSON: cli->ops.json = 1; return 0;
+	case OPT_DUMP: cli->ops.dump = 1; return 0;
 	case OPT_IMPORT:
 		cli->importing = 1;
 		if (import_peer_parse(arg, &cli->import.peer) == 0)
@@ -278,6 +294,12 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "non-interactive", no_argument, NULL, OPT_NON_INTERACTIVE },
 		{ "no-test", no_argument, NULL, OPT_NO_TEST },
+		{ "token", required_argument, NULL, OPT_TOKEN },
+		{ "serverinfo", required_argument, NULL, OPT_SERVERINFO },
+		{ "login", no_argument, NULL, OPT_LOGIN },
+		{ "status", no_argument, NULL, OPT_STATUS },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "dump", no_argument, NULL, OPT_DUMP },
 		{ "import", required_argument, NULL, OPT_IMPORT },
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ "adopt", no_argument, NULL, OPT_ADOPT },
@@ -302,7 +324,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 	}
 	cli->accounts = argv + optind;
 	cli->naccounts = argc - optind;
-	return check_setup_args(cli);
+	ch = check_setup_args(cli);
+	return ch >= 0 ? ch : ops_check_args(&cli->ops, cli->naccounts);
 }
 
 static void set_log_level(const struct cli *cli)
@@ -514,6 +537,11 @@ static int run(struct config *cfg, struct cli *cli)
 	struct sched *s;
 	int code;
 
+	if (ops_wanted(&cli->ops)) {
+		code = ops_run(cfg, &cli->ops, cli->accounts, cli->naccounts);
+		config_free(cfg);
+		return code;
+	}
 	if (cli->adopt) {
 		code = cli->naccounts == 1 ? import_adopt(cfg, cli->accounts[0], cli->yes, stdout)
 					   : (fprintf(stderr, "popfetch: --adopt takes one account "

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "oauth2.h"
 #include "oauth2_int.h"
+#include "trust.h"
 #include "util.h"
 
 /* An access token is used only while it has more than this left: a poll
@@ -339,10 +340,9 @@ static int open_store(const char *path, int *fd_r, struct pf_error *err)
 		return pf_error_set(err, PF_ERR_LOCAL, "%s is not a regular file", path);
 	}
 	/* It holds a long-lived credential: like a config with a password. */
-	if ((st.st_mode & 077) != 0) {
+	if (trust_check(&st, path, "OAuth2 tokens", err) < 0) {
 		close(fd);
-		return pf_error_set(err, PF_ERR_CONFIG_PERM, "%s holds OAuth2 tokens and is "
-				    "readable by others; run: chmod 600 %s", path, path);
+		return -1;
 	}
 	*fd_r = fd;
 	return 0;

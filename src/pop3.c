@@ -164,6 +164,7 @@ int pop3_greeting(struct pop3 *p, struct pf_error *err)
 		pop3i_server_error(PF_ERR_SERVER, "the connection", text, err);
 		return pop3i_broken(p);
 	}
+	log_sanitize(p->greeting, sizeof p->greeting, text, strlen(text));
 	if (pop3_greeting_timestamp(text, p->apop_ts, sizeof p->apop_ts) < 0)
 		p->apop_ts[0] = '\0';
 	pop3i_set_state(p, ST_AUTHORIZATION);
@@ -206,9 +207,30 @@ static int read_multiline(struct pop3 *p, unsigned long max_lines,
 
 static int capa_line(const char *line, void *ctx, struct pf_error *err)
 {
+	struct pop3 *p = ctx;
+	size_t room = sizeof p->capa_text - p->capa_len;
+
 	(void)err;
-	(void)pop3_capa_line(ctx, line); /* unknown or odd lines are ignored */
+	(void)pop3_capa_line(&p->caps, line); /* unknown or odd lines are ignored */
+	/* Display text only: what does not fit is left out. */
+	if (room > 2) {
+		log_sanitize(p->capa_text + p->capa_len + (p->capa_len > 0), room - 1, line,
+			     strlen(line));
+		if (p->capa_len > 0)
+			p->capa_text[p->capa_len] = '\n';
+		p->capa_len += strlen(p->capa_text + p->capa_len);
+	}
 	return 0;
+}
+
+const char *pop3_greeting_text(const struct pop3 *p)
+{
+	return p->greeting;
+}
+
+const char *pop3_capa_text(const struct pop3 *p)
+{
+	return p->capa_text;
 }
 
 static int capa_reply(struct pop3 *p, struct pf_error *err)
@@ -217,6 +239,8 @@ static int capa_reply(struct pop3 *p, struct pf_error *err)
 	int st;
 
 	pop3_capa_init(&p->caps);
+	p->capa_len = 0;
+	p->capa_text[0] = '\0';
 	st = pop3i_read_status(p, &text, err);
 	if (st < 0)
 		return -1;
@@ -224,7 +248,7 @@ static int capa_reply(struct pop3 *p, struct pf_error *err)
 		return 0; /* RFC 1939-only server: nothing known, not an error */
 	p->caps.have_capa = 1;
 	/* CAPA lists a few dozen lines at most; 1000 bounds a hostile one. */
-	return read_multiline(p, 1000, capa_line, &p->caps, err);
+	return read_multiline(p, 1000, capa_line, p, err);
 }
 
 int pop3_capa(struct pop3 *p, struct pf_error *err)
@@ -266,6 +290,8 @@ int pop3_stls(struct pop3 *p, const struct conn_tls_opts *opts, struct pf_error 
 		return pop3i_broken(p);
 	/* RFC 2595 section 4: forget everything learned before TLS. */
 	pop3_capa_init(&p->caps);
+	p->capa_len = 0;
+	p->capa_text[0] = '\0';
 	return 0;
 }
 
@@ -294,19 +320,41 @@ static struct pop3_msg *listing_slot(struct listing *l, unsigned long num, const
 	return &l->msgs[num - 1];
 }
 
+/* FNV-1a of the text after the message number: the same invalid uid
+ * gives the same key in every session, whatever its number there. */
+static uint32_t fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static uint32_t bad_uid_key(const char *line)
+{
+	line += strspn(line, " \t");
+	return fnv1a(line + strspn(line, "0123456789"));
+}
+
 static int uidl_line(const char *line, void *ctx, struct pf_error *err)
 {
 	char uid[PF_UID_MAX + 1], clean[80];
 	unsigned long num;
 	struct pop3_msg *m;
+	int rc = pop3_parse_uidl_entry(line, &num, uid);
 
-	if (pop3_parse_uidl(line, &num, uid) < 0) {
+	if (rc < 0) {
 		log_sanitize(clean, sizeof clean, line, strlen(line));
 		return pf_error_set(err, PF_ERR_PROTO, "server sent an invalid UIDL line: %s", clean);
 	}
 	if ((m = listing_slot(ctx, num, "UIDL", err)) == NULL)
 		return -1;
 	memcpy(m->uid, uid, sizeof m->uid);
+	if (rc == 1) {
+		m->uid_state = POP3_UID_INVALID;
+		m->bad_key = bad_uid_key(line);
+	}
 	return 0;
 }
 
@@ -327,32 +375,43 @@ static int list_line(const char *line, void *ctx, struct pf_error *err)
 	return 0;
 }
 
+/* By uid, then by number: the messages that share a uid in their order. */
 static int cmp_uid(const void *a, const void *b)
 {
-	return strcmp((*(const struct pop3_msg *const *)a)->uid,
-		      (*(const struct pop3_msg *const *)b)->uid);
+	const struct pop3_msg *x = *(const struct pop3_msg *const *)a;
+	const struct pop3_msg *y = *(const struct pop3_msg *const *)b;
+	int c = strcmp(x->uid, y->uid);
+
+	return c != 0 ? c : (x->num > y->num) - (x->num < y->num);
 }
 
-/* A repeated UID would make two messages one in the uid store: refuse. */
-static int check_unique_uids(const struct listing *l, struct pf_error *err)
+/* A repeated UID would make two messages one in the uid store (fetch
+ * one, and the other counts as delivered and deletable): every message
+ * that shares its uid is marked, to be left alone. */
+static void mark_shared_uids(const struct listing *l)
 {
-	const struct pop3_msg **v;
-	unsigned long i;
-	int rc = 0;
+	struct pop3_msg **v;
+	unsigned long i, n = 0;
 
 	if (l->count < 2)
-		return 0;
+		return;
 	v = xcalloc(l->count, sizeof *v);
 	for (i = 0; i < l->count; i++)
-		v[i] = &l->msgs[i];
-	qsort(v, l->count, sizeof *v, cmp_uid);
-	for (i = 1; i < l->count && rc == 0; i++)
-		if (strcmp(v[i - 1]->uid, v[i]->uid) == 0)
-			rc = pf_error_set(err, PF_ERR_PROTO,
-					  "server gave messages %lu and %lu the same UID", v[i - 1]->num,
-					  v[i]->num);
+		if (l->msgs[i].uid_state == POP3_UID_OK)
+			v[n++] = &l->msgs[i];
+	qsort(v, n, sizeof *v, cmp_uid);
+	for (i = 1; i < n; i++) {
+		if (strcmp(v[i - 1]->uid, v[i]->uid) != 0)
+			continue;
+		if (v[i - 1]->uid_state != POP3_UID_SHARED) {
+			v[i - 1]->uid_state = POP3_UID_SHARED;
+			v[i - 1]->bad_key = fnv1a(v[i - 1]->uid);
+		}
+		/* The k-th message of the uid: its own key in every session. */
+		v[i]->uid_state = POP3_UID_SHARED;
+		v[i]->bad_key = v[i - 1]->bad_key + 1;
+	}
 	free(v);
-	return rc;
 }
 
 /* Reads one listing (UIDL or LIST) whose command was already sent.  Returns
@@ -417,8 +476,10 @@ static int read_listings(struct pop3 *p, struct listing *l, struct pf_error *err
 	rc = read_listing(p, l, "UIDL", uidl_line, err);
 	if (rc < 0)
 		return -1;
-	if (rc == 0)
-		return check_unique_uids(l, err) < 0 ? pop3i_broken(p) : 0;
+	if (rc == 0) {
+		mark_shared_uids(l);
+		return 0;
+	}
 	/* No UIDL (RFC 1939 makes it optional): the caller falls back to
 	 * fetching everything, which needs the sizes now. */
 	log_verbose("server does not support UIDL");

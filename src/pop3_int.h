@@ -31,6 +31,10 @@ struct pop3 {
 	unsigned long commands;
 	char line[PF_LINE_MAX];
 	char apop_ts[PF_LINE_MAX];
+	/* For --serverinfo (pop3_greeting_text, pop3_capa_text): sanitised. */
+	char greeting[PF_LINE_MAX];
+	char capa_text[POP3_CAPA_TEXT_MAX];
+	size_t capa_len;
 	/* What OAUTHBEARER tells the server it connected to (pop3_set_peer). */
 	char peer_host[PF_NAME_MAX + 1];
 	char peer_port[16];
@@ -38,7 +42,7 @@ struct pop3 {
 	 * of them already sent. */
 	struct qcmd fifo[POP3_PIPELINE_MAX];
 	size_t head, count, written;
-	int listing_next;         /* pop3_expect_listing: the login may send it */
+	int listing_next;         /* pop3_expect_listing: send it once logged in */
 	int listing_sent;         /* STAT and UIDL are out, unanswered */
 	int have_sizes;           /* the last listing read LIST too (no UIDL) */
 	uint64_t stat_octets;     /* the maildrop's size from STAT */

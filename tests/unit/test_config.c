@@ -603,7 +603,7 @@ static void password_in_readable_file__refused(void **state)
 
 	put(fx, "config", 0644, WITH_PASSWORD);
 	expect_error(fx, NULL, PF_ERR_CONFIG_PERM, fx->path,
-		     "holds a password and is readable by others; run: chmod 600 ", NULL);
+		     "holds a password and is readable by group or others; run: chmod 600 ", NULL);
 	put(fx, "config", 0620, WITH_PASSWORD);
 	expect_error(fx, NULL, PF_ERR_CONFIG_PERM, "chmod 600", NULL);
 }
@@ -641,6 +641,117 @@ static void password_in_readable_accounts_d_file__refused(void **state)
 	put(fx, "config", 0644, MINIMAL);
 	put(fx, "accounts.d/p.conf", 0640, WITH_PASSWORD);
 	expect_error(fx, NULL, PF_ERR_CONFIG_PERM, bad, "chmod 600", NULL);
+}
+
+#define WITH_CLIENT_SECRET "account o {\n host = \"h\"\n user = \"u\"\n maildir = \"/m\"\n" \
+			   " oauth2 {\n  client_id = \"id\"\n  client_secret = \"cs-value\"\n" \
+			   "  token_endpoint = \"https://t.example/token\"\n" \
+			   "  device_authorization_endpoint = \"https://t.example/device\"\n }\n}\n"
+
+/* Issue 12 item 5: client_secret is a secret like password. */
+static void client_secret_in_readable_file__refused(void **state)
+{
+	(void)state;
+	struct fx *fx = *state;
+	char bad[256];
+	struct config *c;
+
+	put(fx, "config", 0644, WITH_CLIENT_SECRET);
+	expect_error(fx, NULL, PF_ERR_CONFIG_PERM, fx->path, "holds an OAuth2 client_secret",
+		     "readable by group or others", "chmod 600", NULL);
+	put(fx, "config", 0600, WITH_CLIENT_SECRET);
+	c = load_ok(fx);
+	assert_string_equal(c->accounts[0].oauth2.client_secret, "cs-value");
+	config_free(c);
+	snprintf(bad, sizeof bad, "%s/accounts.d/o.conf", fx->dir);
+	put(fx, "config", 0644, MINIMAL);
+	put(fx, "accounts.d/o.conf", 0604, WITH_CLIENT_SECRET);
+	expect_error(fx, NULL, PF_ERR_CONFIG_PERM, bad, "client_secret", "chmod 600", NULL);
+}
+
+/* The secret itself never reaches the message, whatever is refused. */
+static void refused_secret__not_in_the_message(void **state)
+{
+	(void)state;
+	struct fx *fx = *state;
+	struct config *c = NULL;
+	struct pf_error err = { 0 };
+
+	put(fx, "config", 0666, WITH_CLIENT_SECRET);
+	assert_int_equal(config_load(fx->path, &c, &err), -1);
+	assert_int_equal(err.cls, PF_ERR_CONFIG_PERM);
+	assert_null(strstr(err.msg, "cs-value"));
+}
+
+/* OpenSSH's rule: a file that can make us run a command is trusted only
+ * when nobody but its owner (us or root) can change it. */
+static void writable_main_config__refused(void **state)
+{
+	(void)state;
+	struct fx *fx = *state;
+	static const mode_t bad[] = { 0620, 0602, 0664, 0666 };
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		put(fx, "config", bad[i], MINIMAL);
+		expect_error(fx, NULL, PF_ERR_CONFIG_PERM, fx->path, "writable by group or others",
+			     "chmod go-w", NULL);
+	}
+	put(fx, "config", 0644, MINIMAL);
+	config_free(load_ok(fx));
+}
+
+static void writable_accounts_d_file__refused_when_it_runs_a_command(void **state)
+{
+	(void)state;
+	struct fx *fx = *state;
+	char bad[256];
+
+	snprintf(bad, sizeof bad, "%s/accounts.d/c.conf", fx->dir);
+	put(fx, "config", 0644, "jobs = 1\n");
+	put(fx, "accounts.d/c.conf", 0664, MINIMAL);
+	expect_error(fx, NULL, PF_ERR_CONFIG_PERM, bad, "chmod go-w", NULL);
+	/* Nothing to run, nothing secret: the password comes from ~/.netrc. */
+	put(fx, "accounts.d/c.conf", 0664, "account n {\n host = \"h\"\n user = \"u\"\n"
+	    " maildir = \"/m\"\n}\n");
+	config_free(load_ok(fx));
+}
+
+/* Only root can give a file away; as anyone else the rule is still
+ * exercised by test_trust on made-up stat results. */
+static void config_owned_by_another_user__refused(void **state)
+{
+	(void)state;
+	struct fx *fx = *state;
+
+	put(fx, "config", 0600, MINIMAL);
+	if (getuid() != 0) {
+		config_free(load_ok(fx));
+		return;
+	}
+	assert_int_equal(chown(fx->path, 1, 1), 0);
+	expect_error(fx, NULL, PF_ERR_CONFIG_PERM, fx->path, "owned by uid 1", "chown", NULL);
+	assert_int_equal(chown(fx->path, 0, 0), 0);
+	config_free(load_ok(fx));
+}
+
+static void state_dir_writable_by_others__refused(void **state)
+{
+	(void)state;
+	struct fx *fx = *state;
+	char text[512], dir[256];
+
+	snprintf(dir, sizeof dir, "%s/st", fx->dir);
+	snprintf(text, sizeof text, "state_dir = \"%s\"\n%s", dir, MINIMAL);
+	put(fx, "config", 0600, text);
+	config_free(load_ok(fx));               /* missing: created 0700 when used */
+	assert_int_equal(mkdir(dir, 0700), 0);
+	config_free(load_ok(fx));
+	assert_int_equal(chmod(dir, 0770), 0);
+	expect_error(fx, NULL, PF_ERR_CONFIG_PERM, dir, "writable by group or others", NULL);
+	assert_int_equal(chmod(dir, 01777), 0);
+	expect_error(fx, NULL, PF_ERR_CONFIG_PERM, dir, "only you can write to", NULL);
+	assert_int_equal(chmod(dir, 0755), 0);
+	config_free(load_ok(fx));
 }
 
 /* --- expansion ------------------------------------------------------- */
@@ -773,6 +884,12 @@ int main(void)
 		T(password_in_private_file__accepted),
 		T(readable_file_without_password__accepted),
 		T(password_in_readable_accounts_d_file__refused),
+		T(client_secret_in_readable_file__refused),
+		T(refused_secret__not_in_the_message),
+		T(writable_main_config__refused),
+		T(writable_accounts_d_file__refused_when_it_runs_a_command),
+		T(config_owned_by_another_user__refused),
+		T(state_dir_writable_by_others__refused),
 		T(paths__expand_tilde_and_variables),
 		T(unset_variable__names_it_and_the_line),
 		T(plaintext__only_loopback_or_allowed),

@@ -219,6 +219,33 @@ static void netrc__readable_by_group__is_refused(void **state)
 	assert_null(strstr(err.msg, "hunter2"));
 }
 
+/* Issue 12 item 5: the same rule as the config (trust.h).  Only root can
+ * give a file away, so the owner half runs as root only; test_trust
+ * covers it on made-up stat results for everyone. */
+static void netrc__owned_by_another_user__is_refused(void **state)
+{
+	(void)state;
+	struct pf_error err = { 0 };
+	char dir[64], path[256], *s = NULL;
+	int rc;
+
+	make_home(dir, path, "machine h login alice password hunter2\n");
+	if (getuid() == 0)
+		assert_int_equal(chown(path, 1, 1), 0);
+	rc = cred_netrc_lookup(path, "h", "alice", &s, &err);
+	remove_home(dir, path);
+	if (getuid() != 0) {
+		assert_int_equal(rc, 1);
+		pf_free_secret(s);
+		return;
+	}
+	assert_int_equal(rc, -1);
+	assert_null(s);
+	assert_int_equal(err.cls, PF_ERR_CONFIG_PERM);
+	assert_non_null(strstr(err.msg, "owned by uid 1"));
+	assert_null(strstr(err.msg, "hunter2"));
+}
+
 static void netrc__malformed__is_refused(void **state)
 {
 	(void)state;
@@ -333,6 +360,7 @@ int main(void)
 		cmocka_unit_test(netrc__login_selects_the_entry),
 		cmocka_unit_test(netrc__quotes_comments_macdef),
 		cmocka_unit_test(netrc__readable_by_group__is_refused),
+		cmocka_unit_test(netrc__owned_by_another_user__is_refused),
 		cmocka_unit_test(netrc__malformed__is_refused),
 		cmocka_unit_test(command__first_line_is_the_secret),
 		cmocka_unit_test(command__long_output_after_the_first_line),

@@ -233,9 +233,9 @@ void import_finish(struct import_account *a)
 	if (a->no_certcheck && a->tls != TLS_NONE)
 		import_note(&a->notes, "the peer did not verify the certificate of %s: imported "
 			    "WITH verification; if the server's certificate is self-signed, pin "
-			    "it instead: tls_fingerprint = \"sha256:...\" as printed by: openssl "
-			    "s_client -connect %s:%d%s </dev/null | openssl x509 -noout "
-			    "-fingerprint -sha256", host, host,
+			    "it instead: tls_fingerprint = \"sha256:...\" as popfetch --serverinfo "
+			    "ACCOUNT prints it (or: openssl s_client -connect %s:%d%s </dev/null | "
+			    "openssl x509 -noout -fingerprint -sha256)", host, host,
 			    a->port ? a->port : (a->tls == TLS_IMPLICIT ? 995 : 110),
 			    a->tls == TLS_STARTTLS ? " -starttls pop3" : "");
 }

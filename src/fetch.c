@@ -602,3 +602,14 @@ int fetch_test_account(const struct config *cfg, const struct account *acct,
 	poll_free(&pl);
 	return rc;
 }
+
+/* For fetch_adopt.c (fetch_int.h): the same login a poll makes. */
+int fetch_connect(struct poll *pl)
+{
+	return connect_server(pl);
+}
+
+void fetch_poll_free(struct poll *pl)
+{
+	poll_free(pl);
+}

@@ -235,6 +235,7 @@ static void *mb_open(const struct config *cfg, const struct account *a, struct p
 	if (fd < 0)
 		goto fail;
 	close(fd);
+	mbox_lock_clear_stale(mb->path);
 	mb->spool_fd = open_spool(cfg->state_dir, err);
 	if (mb->spool_fd < 0)
 		goto fail;

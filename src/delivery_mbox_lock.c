@@ -123,6 +123,17 @@ static int busy_error(struct pf_error *err, const char *path, const char *which,
 			    "nothing was appended", path, which, timeout_s);
 }
 
+void mbox_lock_clear_stale(const char *path)
+{
+	char lock[PF_PATH_MAX];
+	int n = snprintf(lock, sizeof lock, "%s.lock", path);
+
+	if (n < 0 || (size_t)n >= sizeof lock || !dotlock_stale(lock))
+		return;
+	log_warn("removing stale mbox lock %s", lock);
+	(void)unlink(lock);
+}
+
 int mbox_lock_take(struct mbox_lock *lk, int fd, const char *path, int timeout_s,
 		   struct pf_error *err)
 {

@@ -34,6 +34,11 @@ struct mbox_lock {
 int mbox_lock_take(struct mbox_lock *lk, int fd, const char *path, int timeout_s,
 		   struct pf_error *err) PF_MUST_CHECK;
 
+/* Removes path.lock when it is stale: a crashed popfetch (or another
+ * program) left it, and mail readers would wait for it.  Called when the
+ * destination opens, so a poll that appends nothing still clears it. */
+void mbox_lock_clear_stale(const char *path);
+
 /* Releases both locks; a lock not held is fine. */
 void mbox_lock_release(struct mbox_lock *lk);
 

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "conn.h"
 #include "fetch_int.h"
 #include "delivery.h"
 #include "log.h"
@@ -53,6 +54,14 @@ static volatile sig_atomic_t stop_requested;
 void fetch_request_stop(void)
 {
 	stop_requested = 1;
+	/* A message in flight that never ends (a trickling server) must not
+	 * hold the stop: conn bounds every wait from now on. */
+	conn_request_stop();
+}
+
+int fetch_stop_requested(void)
+{
+	return stop_requested != 0;
 }
 
 /* --- one message --------------------------------------------------------- */

@@ -645,6 +645,30 @@ static void lock__when_dotlock_stale__then_removed_and_appended(void **state)
 	assert_int_equal(access(lock, F_OK), -1);
 }
 
+static void open__when_dotlock_stale__then_cleared(void **state)
+{
+	struct fx *fx = *state;
+	struct pf_error err = { 0 };
+	struct delivery *d2;
+	char lock[256];
+	pid_t pid = fork();
+	FILE *fp;
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	snprintf(lock, sizeof lock, "%s.lock", fx->path);
+	fp = fopen(lock, "w");
+	assert_non_null(fp);
+	fprintf(fp, "%ld\n", (long)pid);
+	fclose(fp);
+	d2 = delivery_open(&fx->cfg, &fx->acct, &err);
+	assert_non_null(d2);
+	assert_int_equal(access(lock, F_OK), -1); /* a poll with nothing new clears it too */
+	delivery_close(d2);
+}
+
 int main(void)
 {
 #define T(fn, s) cmocka_unit_test_setup_teardown(fn, s, teardown)
@@ -673,6 +697,7 @@ int main(void)
 		T(lock__when_fcntl_held__then_waits_and_fails, setup_mbox),
 		T(lock__when_dotlock_held__then_waits_and_fails, setup_mbox),
 		T(lock__when_dotlock_stale__then_removed_and_appended, setup_mbox),
+		T(open__when_dotlock_stale__then_cleared, setup_mbox),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

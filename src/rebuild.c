@@ -53,6 +53,9 @@ int rebuild_state(const struct config *cfg, const struct account *acct, size_t *
 	struct maildir *md = NULL;
 	int lock_fd = -1, rc = -1;
 
+	if (acct->dest != DEST_MAILDIR)
+		return pf_error_set(err, PF_ERR_CONFIG, "%s: --rebuild-state reads a Maildir; this "
+				    "account delivers elsewhere", acct->name);
 	if (pf_mkdirs(cfg->state_dir, 0700) < 0)
 		return pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot create state directory %s",
 				      cfg->state_dir);

@@ -240,7 +240,7 @@ int import_write_account(const char *config_path, const struct import_write *w,
 	struct config *cfg = NULL;
 	struct pf_error e = { 0 };
 	const struct account *acct;
-	char *section = import_section_text(w, err), *dir = NULL, *store = NULL, fname[80];
+	char *section = import_section_text(w, err), *dir = NULL, *store = NULL;
 	int created = 0, rc = -1;
 
 	*path_r = NULL;
@@ -253,8 +253,9 @@ int import_write_account(const char *config_path, const struct import_write *w,
 	}
 	acct = config_find(cfg, w->name);
 	dir = acct != NULL ? state_dir_for(&tg, cfg, err) : NULL;
-	if (dir == NULL || snprintf(fname, sizeof fname, "%s.uids", w->name) < 0 ||
-	    (store = pf_join_path(dir, fname)) == NULL) {
+	if (dir != NULL)
+		store = xmalloc(PF_PATH_MAX);
+	if (dir == NULL || uidstore_path(dir, w->name, store, PF_PATH_MAX) < 0) {
 		pf_error_set(err, PF_ERR_INTERNAL, "account '%s' or its state is missing",
 			     w->name);
 		goto out;

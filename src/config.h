@@ -106,6 +106,7 @@ struct config {
 	char *state_dir;        /* expanded; default $XDG_STATE_HOME/popfetch */
 	int poll_interval;      /* default 300 */
 	int jobs;               /* default 4 */
+	char *post_command;     /* the global one; accounts without their own get a copy */
 	struct account *accounts;
 	size_t naccounts;
 };

@@ -59,6 +59,11 @@ void fetch_request_stop(void)
 	conn_request_stop();
 }
 
+int fetch_stop_requested(void)
+{
+	return stop_requested != 0;
+}
+
 /* --- one message --------------------------------------------------------- */
 
 /* The listing entry an item carries (its tag is the listing index). */
@@ -390,10 +395,6 @@ int fetch_batches(struct poll *pl, const size_t *want, size_t total)
 	items = xcalloc(total < pl->batch_max ? total : pl->batch_max, sizeof *items);
 	rc = run_batches(pl, want, total, items);
 	free(items);
-	if (rc == 0 && pl->deferred.cls != PF_ERR_NONE) {
-		*pl->err = pl->deferred;
-		rc = -1;
-	}
 	if (saved.rlim_cur != 0 && setrlimit(RLIMIT_NOFILE, &saved) < 0)
 		log_warn("%s: cannot restore the descriptor limit: %s", pl->acct->name,
 			 strerror(errno));

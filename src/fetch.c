@@ -512,7 +512,11 @@ static void end_session(struct poll *pl)
 
 /* Sessions one after the other while the policy wants more (a provider
  * quirk: fetch_policy.h), each connected and logged in anew.  The first
- * one is connected already. */
+ * one is connected already.  A server that refuses a later login because
+ * it is busy or asks for a pause ([LOGIN-DELAY], [IN-USE], [SYS/TEMP]:
+ * Gmail announces LOGIN-DELAY 300) ends the poll with what earlier
+ * sessions delivered; the rest is for the next poll, which the backoff
+ * record delays as the server asked. */
 static int run_sessions(struct poll *pl)
 {
 	int another = 0, rc = run_session(pl, 1, &another);
@@ -522,6 +526,12 @@ static int run_sessions(struct poll *pl)
 			    pl->acct->name, number);
 		end_session(pl);
 		rc = connect_server(pl);
+		if (rc < 0 && pl->err->cls == PF_ERR_SERVER) {
+			log_info("%s: no further session now (%s); the rest on the next poll",
+				 pl->acct->name, pl->err->msg);
+			pf_error_clear(pl->err);
+			return 0;
+		}
 		if (rc == 0)
 			rc = run_session(pl, number, &another);
 	}

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "oauth2.h"
 #include "pop3.h"
+#include "post_command.h"
 #include "progress.h"
 #include "provider.h"
 #include "uidstore.h"
@@ -73,6 +74,11 @@ static int open_store(struct poll *pl)
 
 	pl->store = uidstore_open(pl->cfg->state_dir, a->name, a->host, a->user, pl->err);
 	if (pl->store == NULL)
+		return -1;
+	/* DESIGN.md section 2: a store recorded for another server or user
+	 * must not skip or delete anything; stop before reading the listing
+	 * (the connection closes without QUIT: nothing is deleted). */
+	if (uidstore_check_binding(pl->store, pl->err) < 0)
 		return -1;
 	if (uidstore_each_pending(pl->store, resolve_pending, pl) < 0)
 		return -1;
@@ -153,6 +159,7 @@ static int note_login(struct poll *pl, struct backoff *b, int rc)
 	return rc;
 }
 
+/* TCP, then pop3 opens the session (TLS, greeting, CAPA, STLS). */
 static int open_session(struct poll *pl, const struct conn_tls_opts *o)
 {
 	const struct account *a = pl->acct;
@@ -160,17 +167,10 @@ static int open_session(struct poll *pl, const struct conn_tls_opts *o)
 
 	if (c == NULL)
 		return -1;
-	/* Implicit TLS: verified before the first POP3 byte is read. */
-	if (a->tls == TLS_IMPLICIT && conn_starttls(c, o, pl->err) < 0) {
-		conn_close(c);
-		return -1;
-	}
+	conn_set_min_rate(c, a->min_rate); /* every body and listing ends */
 	pl->pop = pop3_new(c);
 	pop3_set_peer(pl->pop, a->host, a->port); /* for OAUTHBEARER's host= and port= */
-	if (pop3_open(pl->pop, pl->err) < 0)
-		return -1;
-	if (a->tls == TLS_STARTTLS &&
-	    (pop3_stls(pl->pop, o, pl->err) < 0 || pop3_capa(pl->pop, pl->err) < 0))
+	if (pop3_open(pl->pop, a->tls, o, pl->err) < 0)
 		return -1;
 	if (conn_is_tls(c))
 		log_verbose("%s: connected to %s port %s, %s", a->name, a->host, a->port,
@@ -535,6 +535,14 @@ static int run_sessions(struct poll *pl)
 		if (rc == 0)
 			rc = run_session(pl, number, &another);
 	}
+	/* A destination refused some messages (an MDA's exit 75): they stay
+	 * on the server, but what it took is deleted like any delivered mail
+	 * (else one message an MDA always refuses would keep the whole
+	 * mailbox on the server), and the poll still fails (exit 10). */
+	if (rc == 0 && pl->deferred.cls != PF_ERR_NONE) {
+		*pl->err = pl->deferred;
+		rc = -1;
+	}
 	return rc;
 }
 
@@ -569,8 +577,13 @@ int fetch_account(const struct config *cfg, const struct account *acct,
 		rc = open_store(&pl);
 	if (rc == 0)
 		rc = run_sessions(&pl);
+	if (pl.store != NULL) /* for popfetch --status (status.h) */
+		res->stored = uidstore_count(pl.store);
 	poll_free(&pl);
 	res->seconds = (double)(pf_now_ms() - start) / 1000.0;
+	/* After the lock is released: a slow indexer never delays the next
+	 * poll; a failure is logged and never changes rc. */
+	post_command_run(acct, res->fetched);
 	return rc;
 }
 
@@ -598,4 +611,15 @@ int fetch_test_account(const struct config *cfg, const struct account *acct,
 	*listed_r = pl.nmsgs;
 	poll_free(&pl);
 	return rc;
+}
+
+/* For fetch_adopt.c (fetch_int.h): the same login a poll makes. */
+int fetch_connect(struct poll *pl)
+{
+	return connect_server(pl);
+}
+
+void fetch_poll_free(struct poll *pl)
+{
+	poll_free(pl);
 }

@@ -30,11 +30,14 @@ struct fetch_result {
 	int capped;             /* a listing may have been cut short by the server
 				 * (provider quirk): fresh is a lower bound */
 	uint64_t bytes;         /* bytes written to the Maildir */
+	unsigned long stored;   /* UIDs in the uid store at the end; 0: not opened */
 	double seconds;
 };
 
 /* Async-signal-safe: asks a running poll to finish the batch in flight,
- * delete what is durable, QUIT and return. */
+ * delete what is durable, QUIT and return, all within CONN_STOP_GRACE_S
+ * seconds (conn.h): past that the connection is dropped without QUIT,
+ * the message in flight is not delivered and nothing is deleted. */
 void fetch_request_stop(void);
 
 /* Polls acct once: lock, connect, log in, list, fetch what is new into its

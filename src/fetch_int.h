@@ -84,4 +84,9 @@ void fetch_account_plan(struct poll *pl, const struct fetch_plan *p);
 /* Whether fetch_request_stop() was called. */
 int fetch_stop_requested(void);
 
+/* fetch.c's connect and login path (backoff, OAuth2 retry) and the
+ * poll's teardown, for fetch_adopt.c. */
+int fetch_connect(struct poll *pl) PF_MUST_CHECK;
+void fetch_poll_free(struct poll *pl);
+
 #endif

@@ -77,6 +77,7 @@ struct account {
 	char *tls_cert_file;
 	char *tls_key_file;
 	int timeout;            /* seconds, default 300 */
+	unsigned long min_rate; /* bytes/s a body or listing averages after timeout s */
 	char *user;
 	char *password;         /* secret; NULL when unset */
 	char *password_command; /* run with /bin/sh -c; NULL when unset */

@@ -135,6 +135,7 @@ static void copy_account(struct account *a, cfg_t *sec, const char *file)
 	a->tls_key_file = dup_opt(sec, "tls_key_file");
 	a->timeout = config_is_set(sec, "timeout") ? (int)cfg_getint(sec, "timeout")
 		     : p != NULL ? p->timeout : CONFIG_TIMEOUT_DEFAULT;
+	a->min_rate = (unsigned long)cfg_getint(sec, "min_rate");
 	a->user = dup_opt(sec, "user");
 	a->password = dup_opt(sec, "password");
 	a->password_command = dup_opt(sec, "password_command");

@@ -67,6 +67,7 @@ static cfg_opt_t account_opts[] = {
 	CFG_STR("tls_cert_file", NULL, CFGF_NODEFAULT),
 	CFG_STR("tls_key_file", NULL, CFGF_NODEFAULT),
 	CFG_INT("timeout", CONFIG_TIMEOUT_DEFAULT, CFGF_NODEFAULT),
+	CFG_INT("min_rate", (long)PF_MIN_RATE_DEFAULT, CFGF_NONE),
 	CFG_STR("user", NULL, CFGF_NODEFAULT),
 	CFG_STR("password", NULL, CFGF_NODEFAULT),
 	CFG_STR("password_command", NULL, CFGF_NODEFAULT),
@@ -178,6 +179,7 @@ static const struct check checks[] = {
 	{ "account", "tls_cert_file", check_path, 0, 0, 0 },
 	{ "account", "tls_key_file", check_path, 0, 0, 0 },
 	{ "account", "timeout", check_range, 1, PF_TIMEOUT_MAX, 0 },
+	{ "account", "min_rate", check_range, 1, (long)PF_MIN_RATE_MAX, 0 },
 	{ "account", "user", check_text, 0, 0, 0 },
 	{ "account", "password", check_secret, 0, 0, 0 },
 	{ "account", "password_command", check_command, 0, 0, 0 },
@@ -262,55 +264,46 @@ static int check_path(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
-static int has_ctl(const char *s)
+/* The value of opt, or NULL after reporting it empty or longer than max
+ * octets (never quoting it: it may be a secret). */
+static const char *value_within(cfg_t *cfg, cfg_opt_t *opt, size_t max)
 {
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 1;
-	return 0;
+	const char *s = cfg_opt_getnstr(opt, 0);
+
+	if (s == NULL || s[0] == '\0') {
+		(void)config_fail(cfg, "option '%s' is empty", opt->name);
+		return NULL;
+	}
+	if (strlen(s) > max) {
+		(void)config_fail(cfg, "option '%s' is longer than %zu bytes", opt->name, max);
+		return NULL;
+	}
+	return s;
 }
 
 /* Host names and user names end up in protocol lines: a CR or LF would
  * inject a command (RFC 1939 commands end with CRLF). */
 static int check_text(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *s = cfg_opt_getnstr(opt, 0);
+	const char *s = value_within(cfg, opt, CONFIG_TEXT_MAX);
 
-	if (s == NULL || s[0] == '\0')
-		return config_fail(cfg, "option '%s' is empty", opt->name);
-	if (strlen(s) > CONFIG_TEXT_MAX)
-		return config_fail(cfg, "option '%s' is longer than %d bytes", opt->name,
-				CONFIG_TEXT_MAX);
-	if (has_ctl(s))
+	if (s != NULL && pf_has_ctl(s))
 		return config_fail(cfg, "option '%s' contains a control character", opt->name);
-	return 0;
+	return s != NULL ? 0 : -1;
 }
 
-/* Never quotes the value. */
 static int check_secret(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *s = cfg_opt_getnstr(opt, 0);
+	const char *s = value_within(cfg, opt, PF_SECRET_MAX);
 
-	if (s == NULL || s[0] == '\0')
-		return config_fail(cfg, "option '%s' is empty", opt->name);
-	if (strlen(s) > PF_SECRET_MAX)
-		return config_fail(cfg, "option '%s' is longer than %d bytes", opt->name,
-				PF_SECRET_MAX);
-	if (strpbrk(s, "\r\n") != NULL)
+	if (s != NULL && strpbrk(s, "\r\n") != NULL)
 		return config_fail(cfg, "option '%s' contains a line break", opt->name);
-	return 0;
+	return s != NULL ? 0 : -1;
 }
 
 static int check_command(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *s = cfg_opt_getnstr(opt, 0);
-
-	if (s == NULL || s[0] == '\0')
-		return config_fail(cfg, "option '%s' is empty", opt->name);
-	if (strlen(s) > CONFIG_COMMAND_MAX)
-		return config_fail(cfg, "option '%s' is longer than %d bytes", opt->name,
-				CONFIG_COMMAND_MAX);
-	return 0;
+	return value_within(cfg, opt, CONFIG_COMMAND_MAX) != NULL ? 0 : -1;
 }
 
 /* The syntax conn_tls accepts: "sha256:" (optional), then 32 bytes in hex,
@@ -373,7 +366,7 @@ static int check_url(cfg_t *cfg, cfg_opt_t *opt)
 	if (strlen(s) > CONFIG_URL_MAX)
 		return config_fail(cfg, "option '%s' is longer than %d bytes", opt->name,
 				CONFIG_URL_MAX);
-	if (has_ctl(s) || strpbrk(s, " \"<>") != NULL)
+	if (pf_has_ctl(s) || strpbrk(s, " \"<>") != NULL)
 		return config_fail(cfg, "option '%s' contains a blank, quote or control character",
 				opt->name);
 	return 0;

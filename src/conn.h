@@ -37,6 +37,11 @@ struct conn_tls_opts {
 	/* Client certificate and key (PEM), both or neither. */
 	const char *cert_file;
 	const char *key_file;
+	/* --serverinfo only: complete the handshake whatever the certificate.
+	 * The chain and name are still verified (fingerprint ignored), the
+	 * result kept for conn_peer_chain().  Such a connection has not been
+	 * verified: nothing secret may go through it. */
+	int insecure_inspect;
 };
 
 /* Resolves host (IPv4 and IPv6, every address in turn) and connects to
@@ -56,6 +61,28 @@ struct conn *conn_open(const char *host, const char *port, int timeout_s,
  * nothing can go out in plaintext; conn_close it. */
 int conn_starttls(struct conn *c, const struct conn_tls_opts *opts,
 		  struct pf_error *err) PF_MUST_CHECK;
+
+/* The overall bound of a transfer (DESIGN.md section 9, "every poll
+ * ends"): between conn_transfer_begin and conn_transfer_end, once
+ * timeout seconds have passed, the bytes read must average at least
+ * min_rate a second (PF_MIN_RATE_DEFAULT until set; at least 1), or the
+ * next read fails with PF_ERR_NET.  The per-line and idle deadlines still
+ * apply inside a transfer.  pop3 wraps every multi-line reply and every
+ * message body in one, so a server sending one byte just inside the
+ * timeout still ends the poll. */
+void conn_set_min_rate(struct conn *c, unsigned long bytes_per_s);
+void conn_transfer_begin(struct conn *c);
+void conn_transfer_end(struct conn *c);
+
+/* Async-signal-safe (for a SIGTERM or SIGINT handler): from now on every
+ * read and wait of every connection of this process ends at the latest
+ * CONN_STOP_GRACE_S seconds later (a second more at most), with
+ * PF_ERR_NET ("stopped on request").  Enough for a message in flight, a drained request window,
+ * DELE and QUIT on a working link; a server that trickles or stalls is
+ * then left without QUIT, so nothing is deleted.  There is no way back:
+ * the process is stopping. */
+#define CONN_STOP_GRACE_S 5
+void conn_request_stop(void);
 
 /* Writes all of buf within the timeout.  0 or -1. */
 int conn_write(struct conn *c, const void *buf, size_t len,
@@ -87,6 +114,14 @@ size_t conn_pending(const struct conn *c);
  * TLS_AES_256_GCM_SHA384") for verbose logs. */
 int conn_is_tls(const struct conn *c);
 const char *conn_tls_desc(const struct conn *c);
+
+/* After a TLS handshake: the chain the server sent (leaf first; OpenSSL's
+ * STACK_OF(X509), owned by c, valid until conn_close) and in *verify_r the
+ * verification result, X509_V_OK (0) or an X509_V_ERR_* code (with
+ * fingerprint pinning: X509_V_OK, the pin matched).  NULL before TLS or
+ * when the server sent no certificate. */
+struct stack_st_X509;
+struct stack_st_X509 *conn_peer_chain(const struct conn *c, long *verify_r);
 
 /* Sends a TLS close_notify if possible (never waits longer than a moment),
  * closes the socket and frees everything.  NULL is fine. */

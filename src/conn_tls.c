@@ -36,6 +36,8 @@ struct conn_tls {
 	char *verify_name; /* name checked against subjectAltName; NULL if pinned */
 	int pinned;        /* verify by fingerprint instead of CA + name */
 	int fatal;         /* OpenSSL forbids SSL_shutdown after a fatal error */
+	int inspect;       /* conn_tls_opts.insecure_inspect */
+	long verify_result; /* X509_V_OK, or why the chain or name failed */
 	unsigned char pin[FP_LEN];
 	char desc[TLS_DESC_MAX];
 };
@@ -290,7 +292,9 @@ static int setup_verify(struct conn_tls *t, const struct conn_tls_opts *o, struc
 	if ((ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, name) : SSL_set1_host(t->ssl, name)) != 1)
 		return pf_error_set(err, PF_ERR_CONFIG, "TLS: cannot verify against the name %s: %s",
 				    name, ssl_reason());
-	SSL_set_verify(t->ssl, SSL_VERIFY_PEER, NULL);
+	/* Inspecting: OpenSSL still verifies and keeps the result, but
+	 * does not abort the handshake on it (check_peer records it). */
+	SSL_set_verify(t->ssl, t->inspect ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
 	return 0;
 }
 
@@ -301,8 +305,9 @@ struct conn_tls *conn_tls_new(int fd, const char *peer, const struct conn_tls_op
 	BIO *bio;
 
 	t->peer = xstrdup(peer);
+	t->inspect = opts->insecure_inspect;
 	ERR_clear_error();
-	if (opts->fingerprint != NULL) {
+	if (opts->fingerprint != NULL && !t->inspect) {
 		if (parse_fingerprint(opts->fingerprint, t->pin) < 0) {
 			pf_error_set(err, PF_ERR_CONFIG,
 				     "TLS: malformed fingerprint \"%s\" (want sha256:AB:CD:... or 64 hex digits)",
@@ -394,7 +399,8 @@ static int check_peer(struct conn_tls *t, struct pf_error *err)
 		/* Do not rely on SSL_VERIFY_PEER having aborted the handshake:
 		 * check the result ourselves (CVE-2019-8337 class). */
 		vr = SSL_get_verify_result(t->ssl);
-		if (vr != X509_V_OK)
+		t->verify_result = vr;
+		if (vr != X509_V_OK && !t->inspect)
 			return verify_error(t, vr, err);
 	}
 	describe(t);
@@ -512,6 +518,12 @@ int conn_tls_has_pending(const struct conn_tls *t)
 const char *conn_tls_describe(const struct conn_tls *t)
 {
 	return t->desc[0] != '\0' ? t->desc : "TLS (handshake not finished)";
+}
+
+struct stack_st_X509 *conn_tls_peer_chain(const struct conn_tls *t, long *verify_r)
+{
+	*verify_r = t->verify_result;
+	return SSL_get_peer_cert_chain(t->ssl);
 }
 
 void conn_tls_free(struct conn_tls *t)

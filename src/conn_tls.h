@@ -50,6 +50,10 @@ int conn_tls_has_pending(const struct conn_tls *t);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384" once the handshake is done. */
 const char *conn_tls_describe(const struct conn_tls *t);
 
+/* The chain the server sent and the verification result (conn.h
+ * conn_peer_chain). */
+struct stack_st_X509 *conn_tls_peer_chain(const struct conn_tls *t, long *verify_r);
+
 /* Sends close_notify once if the session is healthy (never waits), frees
  * everything but the socket.  NULL is fine. */
 void conn_tls_free(struct conn_tls *t);

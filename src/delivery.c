@@ -19,6 +19,8 @@ static const struct {
 } table[] = {
 	{ DEST_MAILDIR, &delivery_maildir_ops },
 	{ DEST_MBOX, &delivery_mbox_ops },
+	{ DEST_MDA, &delivery_mda_ops },
+	{ DEST_LMTP, &delivery_lmtp_ops },
 };
 
 const struct delivery_ops *delivery_ops_find(enum dest_kind kind)

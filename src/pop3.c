@@ -2,7 +2,8 @@
  * authorization, transaction, quit) over conn, with a FIFO of queued RETR
  * and DELE commands that is written ahead when the server announced
  * PIPELINING (RFC 2449 section 6.6) and one at a time when it did not.
- * Logging in lives in pop3_auth.c; both share pop3_int.h. */
+ * Opening the session (TLS, greeting, CAPA, STLS) lives in pop3_open.c,
+ * logging in in pop3_auth.c; they share pop3_int.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +43,6 @@ void pop3_free(struct pop3 *p)
 		return;
 	conn_close(p->conn);
 	free(p);
-}
-
-const struct pop3_capa *pop3_caps(const struct pop3 *p)
-{
-	return &p->caps;
 }
 
 enum pop3_code pop3_last_code(const struct pop3 *p)
@@ -153,28 +149,12 @@ int pop3i_simple_cmd(struct pop3 *p, const char *cmd, int sensitive, enum pf_err
 	return 0;
 }
 
-int pop3_greeting(struct pop3 *p, struct pf_error *err)
-{
-	const char *text;
-	int st = pop3i_read_status(p, &text, err);
-
-	if (st < 0)
-		return -1;
-	if (st != POP3_OK) {
-		pop3i_server_error(PF_ERR_SERVER, "the connection", text, err);
-		return pop3i_broken(p);
-	}
-	if (pop3_greeting_timestamp(text, p->apop_ts, sizeof p->apop_ts) < 0)
-		p->apop_ts[0] = '\0';
-	pop3i_set_state(p, ST_AUTHORIZATION);
-	return 0;
-}
-
 /* Reads the lines of a multi-line reply up to ".", calling fn for each
- * (dot-unstuffed).  At most max_lines lines. */
-static int read_multiline(struct pop3 *p, unsigned long max_lines,
-			  int (*fn)(const char *line, void *ctx, struct pf_error *err),
-			  void *ctx, struct pf_error *err)
+ * (dot-unstuffed).  At most max_lines lines, and as one transfer of conn:
+ * each line has its deadline, the whole reply its minimum rate. */
+static int read_lines(struct pop3 *p, unsigned long max_lines,
+		      int (*fn)(const char *line, void *ctx, struct pf_error *err),
+		      void *ctx, struct pf_error *err)
 {
 	unsigned long n = 0;
 	size_t len;
@@ -204,69 +184,16 @@ static int read_multiline(struct pop3 *p, unsigned long max_lines,
 	}
 }
 
-static int capa_line(const char *line, void *ctx, struct pf_error *err)
+int pop3i_read_multiline(struct pop3 *p, unsigned long max_lines,
+			 int (*fn)(const char *line, void *ctx, struct pf_error *err),
+			 void *ctx, struct pf_error *err)
 {
-	(void)err;
-	(void)pop3_capa_line(ctx, line); /* unknown or odd lines are ignored */
-	return 0;
-}
+	int rc;
 
-static int capa_reply(struct pop3 *p, struct pf_error *err)
-{
-	const char *text;
-	int st;
-
-	pop3_capa_init(&p->caps);
-	st = pop3i_read_status(p, &text, err);
-	if (st < 0)
-		return -1;
-	if (st != POP3_OK)
-		return 0; /* RFC 1939-only server: nothing known, not an error */
-	p->caps.have_capa = 1;
-	/* CAPA lists a few dozen lines at most; 1000 bounds a hostile one. */
-	return read_multiline(p, 1000, capa_line, &p->caps, err);
-}
-
-int pop3_capa(struct pop3 *p, struct pf_error *err)
-{
-	if (pop3i_send_line(p, "CAPA", 0, err) < 0)
-		return -1;
-	return capa_reply(p, err);
-}
-
-/* Saves a round trip on every connection; a server that rejects us in
- * its greeting still has its reason read and reported first. */
-int pop3_open(struct pop3 *p, struct pf_error *err)
-{
-	if (pop3i_send_line(p, "CAPA", 0, err) < 0)
-		return -1;
-	if (pop3_greeting(p, err) < 0)
-		return -1;
-	return capa_reply(p, err);
-}
-
-int pop3_stls(struct pop3 *p, const struct conn_tls_opts *opts, struct pf_error *err)
-{
-	const char *text;
-	int st;
-
-	if (!p->caps.stls)
-		return pf_error_set(err, PF_ERR_TLS,
-				    "server does not offer STLS; refusing to continue without TLS");
-	if (pop3i_send_line(p, "STLS", 0, err) < 0)
-		return -1;
-	st = pop3i_read_status(p, &text, err);
-	if (st < 0)
-		return -1;
-	if (st != POP3_OK) {
-		pop3i_server_error(PF_ERR_TLS, "STLS", text, err);
-		return pop3i_broken(p);
-	}
-	if (conn_starttls(p->conn, opts, err) < 0)
-		return pop3i_broken(p);
-	/* RFC 2595 section 4: forget everything learned before TLS. */
-	pop3_capa_init(&p->caps);
-	return 0;
+	conn_transfer_begin(p->conn);
+	rc = read_lines(p, max_lines, fn, ctx, err);
+	conn_transfer_end(p->conn);
+	return rc;
 }
 
 /* --- the maildrop listing --------------------------------------------- */
@@ -294,19 +221,41 @@ static struct pop3_msg *listing_slot(struct listing *l, unsigned long num, const
 	return &l->msgs[num - 1];
 }
 
+/* FNV-1a of the text after the message number: the same invalid uid
+ * gives the same key in every session, whatever its number there. */
+static uint32_t fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static uint32_t bad_uid_key(const char *line)
+{
+	line += strspn(line, " \t");
+	return fnv1a(line + strspn(line, "0123456789"));
+}
+
 static int uidl_line(const char *line, void *ctx, struct pf_error *err)
 {
 	char uid[PF_UID_MAX + 1], clean[80];
 	unsigned long num;
 	struct pop3_msg *m;
+	int rc = pop3_parse_uidl_entry(line, &num, uid);
 
-	if (pop3_parse_uidl(line, &num, uid) < 0) {
+	if (rc < 0) {
 		log_sanitize(clean, sizeof clean, line, strlen(line));
 		return pf_error_set(err, PF_ERR_PROTO, "server sent an invalid UIDL line: %s", clean);
 	}
 	if ((m = listing_slot(ctx, num, "UIDL", err)) == NULL)
 		return -1;
 	memcpy(m->uid, uid, sizeof m->uid);
+	if (rc == 1) {
+		m->uid_state = POP3_UID_INVALID;
+		m->bad_key = bad_uid_key(line);
+	}
 	return 0;
 }
 
@@ -327,32 +276,43 @@ static int list_line(const char *line, void *ctx, struct pf_error *err)
 	return 0;
 }
 
+/* By uid, then by number: the messages that share a uid in their order. */
 static int cmp_uid(const void *a, const void *b)
 {
-	return strcmp((*(const struct pop3_msg *const *)a)->uid,
-		      (*(const struct pop3_msg *const *)b)->uid);
+	const struct pop3_msg *x = *(const struct pop3_msg *const *)a;
+	const struct pop3_msg *y = *(const struct pop3_msg *const *)b;
+	int c = strcmp(x->uid, y->uid);
+
+	return c != 0 ? c : (x->num > y->num) - (x->num < y->num);
 }
 
-/* A repeated UID would make two messages one in the uid store: refuse. */
-static int check_unique_uids(const struct listing *l, struct pf_error *err)
+/* A repeated UID would make two messages one in the uid store (fetch
+ * one, and the other counts as delivered and deletable): every message
+ * that shares its uid is marked, to be left alone. */
+static void mark_shared_uids(const struct listing *l)
 {
-	const struct pop3_msg **v;
-	unsigned long i;
-	int rc = 0;
+	struct pop3_msg **v;
+	unsigned long i, n = 0;
 
 	if (l->count < 2)
-		return 0;
+		return;
 	v = xcalloc(l->count, sizeof *v);
 	for (i = 0; i < l->count; i++)
-		v[i] = &l->msgs[i];
-	qsort(v, l->count, sizeof *v, cmp_uid);
-	for (i = 1; i < l->count && rc == 0; i++)
-		if (strcmp(v[i - 1]->uid, v[i]->uid) == 0)
-			rc = pf_error_set(err, PF_ERR_PROTO,
-					  "server gave messages %lu and %lu the same UID", v[i - 1]->num,
-					  v[i]->num);
+		if (l->msgs[i].uid_state == POP3_UID_OK)
+			v[n++] = &l->msgs[i];
+	qsort(v, n, sizeof *v, cmp_uid);
+	for (i = 1; i < n; i++) {
+		if (strcmp(v[i - 1]->uid, v[i]->uid) != 0)
+			continue;
+		if (v[i - 1]->uid_state != POP3_UID_SHARED) {
+			v[i - 1]->uid_state = POP3_UID_SHARED;
+			v[i - 1]->bad_key = fnv1a(v[i - 1]->uid);
+		}
+		/* The k-th message of the uid: its own key in every session. */
+		v[i]->uid_state = POP3_UID_SHARED;
+		v[i]->bad_key = v[i - 1]->bad_key + 1;
+	}
 	free(v);
-	return rc;
 }
 
 /* Reads one listing (UIDL or LIST) whose command was already sent.  Returns
@@ -368,7 +328,7 @@ static int read_listing(struct pop3 *p, struct listing *l, const char *what,
 	if (st != POP3_OK)
 		return 1;
 	memset(l->seen, 0, l->count ? l->count : 1);
-	if (read_multiline(p, l->count, fn, l, err) < 0)
+	if (pop3i_read_multiline(p, l->count, fn, l, err) < 0)
 		return -1;
 	if (memchr(l->seen, 0, l->count) != NULL)
 		return pf_error_set(err, PF_ERR_PROTO, "server %s listing is incomplete", what);
@@ -417,8 +377,10 @@ static int read_listings(struct pop3 *p, struct listing *l, struct pf_error *err
 	rc = read_listing(p, l, "UIDL", uidl_line, err);
 	if (rc < 0)
 		return -1;
-	if (rc == 0)
-		return check_unique_uids(l, err) < 0 ? pop3i_broken(p) : 0;
+	if (rc == 0) {
+		mark_shared_uids(l);
+		return 0;
+	}
 	/* No UIDL (RFC 1939 makes it optional): the caller falls back to
 	 * fetching everything, which needs the sizes now. */
 	log_verbose("server does not support UIDL");
@@ -594,6 +556,8 @@ int pop3_retr_begin(struct pop3 *p, struct pf_error *err)
 	}
 	decode_init(&p->dec);
 	p->in_body = 1;
+	/* The body as a whole has a minimum rate (every poll ends). */
+	conn_transfer_begin(p->conn);
 	return 0;
 }
 
@@ -614,6 +578,7 @@ int pop3_retr_read(struct pop3 *p, char *out, size_t *outlen_r, int *done_r,
 	used = decode_feed(&p->dec, data, len, out, outlen_r);
 	conn_consume(p->conn, used);
 	if (decode_done(&p->dec)) {
+		conn_transfer_end(p->conn);
 		p->in_body = 0;
 		*done_r = 1;
 		dequeue(p);

@@ -27,31 +27,39 @@ struct pop3;
  * the server writes to us. */
 #define POP3_PIPELINE_MAX 1024
 
-/* Wraps an open connection (TLS already running, or plaintext).  Takes
- * ownership of c (freed by pop3_free). */
+/* Wraps a connection that has sent and received nothing yet; pop3_open
+ * comes next.  Takes ownership of c (freed by pop3_free). */
 struct pop3 *pop3_new(struct conn *c);
 void pop3_free(struct pop3 *p);
 
-/* Reads the greeting.  0 or -1. */
-int pop3_greeting(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
-
-/* The greeting and CAPA in one round trip: CAPA is written before the
+/* Opens the session, the one sequence before the login (RFC 2595, RFC
+ * 8314): with TLS_IMPLICIT the handshake first, verified as opts say
+ * before the first POP3 byte is read; then CAPA, written before the
  * greeting is read (it asks nothing of the server's state and sends no
- * secret), then both replies are read in order.  0 or -1, as the two
- * calls in turn. */
-int pop3_open(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
+ * secret: one round trip for both), the greeting and CAPA's reply; with
+ * TLS_STARTTLS then STLS, the handshake and CAPA again, every capability
+ * learned before TLS forgotten.  A server without CAPA (-ERR) leaves
+ * every capability unset, which is not an error.  opts may be NULL only
+ * with TLS_NONE.  Fails with PF_ERR_SERVER when the greeting is -ERR
+ * (the server's reason), PF_ERR_TLS when the handshake fails or STLS is
+ * not offered or refused or the server sent anything after its +OK before
+ * the handshake (nothing is sent in plaintext then), PF_ERR_NET,
+ * PF_ERR_PROTO.  0 or -1. */
+int pop3_open(struct pop3 *p, enum tls_mode tls, const struct conn_tls_opts *opts,
+	      struct pf_error *err) PF_MUST_CHECK;
 
-/* Asks CAPA; a server without CAPA (-ERR) leaves every capability unset,
- * which is not an error.  0 or -1. */
-int pop3_capa(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
+/* What the last CAPA said (after TLS when STARTTLS was used). */
 const struct pop3_capa *pop3_caps(const struct pop3 *p);
 
-/* STLS then TLS handshake (RFC 2595): fails with PF_ERR_TLS when STLS is
- * not offered or refused, or when the server sent anything after its +OK
- * before the handshake.  Forgets the capabilities learned before TLS; the
- * caller asks CAPA again. */
-int pop3_stls(struct pop3 *p, const struct conn_tls_opts *opts,
-	      struct pf_error *err) PF_MUST_CHECK;
+/* What the server said, sanitised, for display (--serverinfo): the
+ * greeting's text after "+OK" ("" until it was read), the lines of the
+ * last CAPA listing joined by '\n', and with STARTTLS those of the CAPA
+ * before STLS (cut at POP3_CAPA_TEXT_MAX; "" when the server has no CAPA
+ * or that step was not reached).  Owned by p. */
+#define POP3_CAPA_TEXT_MAX 4096
+const char *pop3_greeting_text(const struct pop3 *p);
+const char *pop3_capa_text(const struct pop3 *p);
+const char *pop3_capa_text_before_tls(const struct pop3 *p);
 
 /* Optional, before pop3_login: the host name and port the session is
  * connected to, which OAUTHBEARER passes on (RFC 7628 section 3.1 "host"
@@ -72,18 +80,35 @@ int pop3_login(struct pop3 *p, enum auth_mech mech, const char *user,
 	       const char *secret, struct pf_error *err) PF_MUST_CHECK;
 
 /* Tells the session that pop3_listing comes right after pop3_login.  When
- * the server pipelines and the login is one step (AUTH PLAIN with its
- * initial response, or USER and PASS), STAT and UIDL then go out with the
- * login: one round trip less.  A refused login leaves their
- * replies unread, so the session is then unusable (nothing retries a
- * refused password on the same connection). */
+ * the server pipelines, USER and PASS then go out together, and STAT and
+ * UIDL go out as soon as the login's +OK has been read, before
+ * pop3_login returns, so the server lists while the caller does local
+ * work.  Nothing is ever sent behind PASS, AUTH or an AUTH continuation
+ * before its reply, whatever CAPA says: Courier and qmail hand the
+ * connection to a new process at login and lose what arrived behind it,
+ * Cyrus drops input that came with AUTH. */
 void pop3_expect_listing(struct pop3 *p);
+
+/* Why a listed message has no usable UID (RFC 1939 section 7).  Such a
+ * message must be left alone: never retrieved, never deleted. */
+enum pop3_uid_state {
+	POP3_UID_OK = 0,    /* uid as listed ("" only when the server has no UIDL) */
+	POP3_UID_INVALID,   /* its UIDL line had no valid uid; uid is "" */
+	POP3_UID_SHARED,    /* another message of the listing has the same uid */
+};
 
 /* One entry of the maildrop listing. */
 struct pop3_msg {
 	unsigned long num;   /* message number in this session */
 	uint64_t size;       /* LIST size: a hint only */
 	char uid[PF_UID_MAX + 1]; /* "" when the server has no UIDL */
+	unsigned char uid_state;  /* enum pop3_uid_state */
+	/* Not POP3_UID_OK: a hash of the line's text after the number
+	 * (invalid), or of the uid and the message's rank among those that
+	 * share it (shared), so that a later session of the same poll, which
+	 * may renumber, can tell the same bad entry from another.  A key,
+	 * never shown or stored. */
+	uint32_t bad_key;
 };
 
 /* Reads the maildrop listing: STAT, then UIDL, pipelined when the server
@@ -92,8 +117,11 @@ struct pop3_msg {
  * poll's server time); a server without UIDL gets LIST at once, and
  * pop3_have_sizes() then says so.  *msgs_r is an array owned by the caller
  * (free()), sorted by number, with *n_r entries.  Fails with PF_ERR_PROTO
- * on a malformed, duplicate or out-of-range entry, and when a UID repeats:
- * a listing we cannot trust is never used.  0 or -1. */
+ * when the listing is not one (a line without a message number, a number
+ * out of range or twice, a number missing, no terminating dot): a
+ * listing we cannot trust is never used.  A line whose uid is invalid,
+ * and a uid several messages share, cost those messages only: their
+ * uid_state says so and the caller leaves them alone.  0 or -1. */
 int pop3_listing(struct pop3 *p, struct pop3_msg **msgs_r, size_t *n_r,
 		 struct pf_error *err) PF_MUST_CHECK;
 int pop3_have_sizes(const struct pop3 *p);

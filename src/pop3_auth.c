@@ -35,15 +35,6 @@ static int login_cmd(struct pop3 *p, const char *cmd, int sensitive, struct pf_e
 	return rc;
 }
 
-/* With pop3_expect_listing and PIPELINING: the listing right behind the
- * last command of a one-step login. */
-static int send_listing_behind(struct pop3 *p, struct pf_error *err)
-{
-	if (!p->listing_next || !p->caps.pipelining)
-		return 0;
-	return pop3i_send_listing(p, err);
-}
-
 /* The reply to a PASS that went out without waiting for USER's. */
 static int pass_reply(struct pop3 *p, struct pf_error *err)
 {
@@ -60,7 +51,10 @@ static int pass_reply(struct pop3 *p, struct pf_error *err)
 	return 0;
 }
 
-/* USER, PASS and the listing in one go (RFC 2449 PIPELINING). */
+/* USER and PASS in one go (RFC 2449 PIPELINING).  Nothing follows PASS
+ * before its reply: Courier's and qmail's login programs hand the
+ * connection to a new process once the password checks out, and whatever
+ * arrived behind PASS is lost with the old process's buffer. */
 static int login_user_pipelined(struct pop3 *p, const char *user, const char *pass_cmd,
 				struct pf_error *err)
 {
@@ -70,14 +64,13 @@ static int login_user_pipelined(struct pop3 *p, const char *user, const char *pa
 
 	if (n < 0 || (size_t)n >= sizeof cmd)
 		return pf_error_set(err, PF_ERR_CONFIG, "user name too long");
-	if (pop3i_send_line(p, cmd, 0, err) < 0 || pop3i_send_line(p, pass_cmd, 1, err) < 0 ||
-	    send_listing_behind(p, err) < 0)
+	if (pop3i_send_line(p, cmd, 0, err) < 0 || pop3i_send_line(p, pass_cmd, 1, err) < 0)
 		return -1;
 	st = pop3i_read_status(p, &text, err);
 	if (st < 0)
 		return -1;
 	if (st != POP3_OK) {
-		/* PASS (and the listing) still have replies coming. */
+		/* PASS still has its reply coming. */
 		pop3i_server_error(PF_ERR_AUTH, "USER", text, err);
 		return pop3i_broken(p);
 	}
@@ -236,12 +229,10 @@ static int auth_initial(struct auth *a)
 	/* "AUTH X data" with CRLF must fit in 255 octets. */
 	n = snprintf(cmd, sizeof cmd, "AUTH %s %s", a->name, a->b64);
 	if (n > 0 && (size_t)n + 2 <= AUTH_LINE_MAX) {
+		/* Nothing goes out behind AUTH before its reply: Cyrus drops
+		 * input that arrives in the same segment as AUTH. */
 		sent = pop3i_send_line(a->p, cmd, 2, a->err);
 		pf_wipe(cmd, sizeof cmd);
-		/* PLAIN is one step; the OAuth2 mechanisms may need a dummy
-		 * reply to an error challenge, so nothing may follow them. */
-		if (sent == 0 && a->mech == AUTH_PLAIN)
-			sent = send_listing_behind(a->p, a->err);
 		return sent < 0 ? -1 : auth_reply(a);
 	}
 	pf_wipe(cmd, sizeof cmd);
@@ -401,13 +392,14 @@ int pop3_login(struct pop3 *p, enum auth_mech mech, const char *user, const char
 		rc = login_apop(p, user, secret, err);
 	else
 		rc = login_sasl(p, mech, user, secret, err);
+	if (rc < 0)
+		return rc;
+	pop3i_set_state(p, ST_TRANSACTION);
+	/* The login's reply has been read: the listing may go out now, and
+	 * the server prepares it while the caller opens its uid store.  Not
+	 * a moment earlier (see login_user_pipelined). */
+	if (p->listing_next && p->caps.pipelining)
+		rc = pop3i_send_listing(p, err);
 	p->listing_next = 0;
-	if (rc == 0) {
-		pop3i_set_state(p, ST_TRANSACTION);
-	} else if (p->listing_sent) {
-		/* Replies to the listing are still coming: out of step. */
-		p->listing_sent = 0;
-		(void)pop3i_broken(p);
-	}
 	return rc;
 }

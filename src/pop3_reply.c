@@ -343,6 +343,25 @@ int pop3_parse_uidl(const char *line, unsigned long *num_r, char *uid_r)
 	return 0;
 }
 
+int pop3_parse_uidl_entry(const char *line, unsigned long *num_r, char *uid_r)
+{
+	const char *s;
+	uint64_t num;
+
+	if (pop3_parse_uidl(line, num_r, uid_r) == 0)
+		return 0;
+	if (line == NULL)
+		return -1;
+	/* The same number rule as a good line: a listing line whose number
+	 * is garbage ("1x", "-1", none) is no listing line. */
+	s = skip_blanks(line);
+	if (parse_num(&s, ULONG_MAX, &num) < 0 || num == 0 || (*s != '\0' && !is_blank(*s)))
+		return -1;
+	uid_r[0] = '\0';
+	*num_r = (unsigned long)num;
+	return 1;
+}
+
 /* The '>' that closes the candidate timestamp at s ('<'), or NULL when a
  * character that cannot be in a msg-id (RFC 822: no controls, no '<') comes
  * first.  *at_r tells whether an '@' with text on both sides was seen. */

@@ -76,6 +76,15 @@ int pop3_parse_list(const char *line, unsigned long *num_r, uint64_t *size_r);
  * an invalid uid). */
 int pop3_parse_uidl(const char *line, unsigned long *num_r, char *uid_r);
 
+/* A line of the UIDL listing as pop3_listing reads it (issue 12: a bad
+ * listing line costs one message, not the mailbox).  Like
+ * pop3_parse_uidl, except that a line naming a message -- a number >= 1,
+ * then a blank or the end -- whose uid is not valid (empty, over
+ * PF_UID_MAX, a blank inside, a byte outside 0x21..0x7E) returns 1 with
+ * *num_r set and uid_r "".  -1 when the line names no message (not a
+ * listing line at all).  0 with a valid uid. */
+int pop3_parse_uidl_entry(const char *line, unsigned long *num_r, char *uid_r);
+
 /* "count size" from a STAT reply text.  0 or -1. */
 int pop3_parse_stat(const char *text, unsigned long *count_r,
 		    uint64_t *size_r);

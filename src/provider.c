@@ -21,43 +21,70 @@
  * meets Gmail's "at least 60 seconds". */
 #define POP3S(h) (h), 995, TLS_IMPLICIT, 300
 #define NO_OAUTH2 AUTH_AUTO, NULL, NULL, NULL, NULL, OAUTH2_FLOW_DEVICE
+/* No login advice beyond the server's text, one session a poll. */
+#define PLAIN_POP3 NULL, 0, 0
+
+/* Gmail answers a wrong password, an account password (instead of an app
+ * password) and an account with POP turned off alike: "-ERR [AUTH]
+ * Username and password not accepted."  So the advice names all three. */
+#define GMAIL_ADVICE \
+	"Gmail accepts a login only when POP is turned on in Gmail's settings " \
+	"(Forwarding and POP/IMAP), and then only with an app password (Google " \
+	"Account > Security; it needs 2-Step Verification) or OAuth2 (an oauth2 " \
+	"block, then popfetch --authorize %A), not the account's password"
+/* Exchange Online and Outlook.com turned basic authentication off for POP
+ * in 2022-2024: every password login is refused ("Logon failure: unknown
+ * user name or bad password.", "Authentication failure", "Basic
+ * authentication is disabled"), app passwords included. */
+#define MICROSOFT_ADVICE \
+	"Microsoft accepts only OAuth2 for POP, no password or app password: " \
+	"add an oauth2 block with your own client ID (popfetch.conf(5), OAUTH2) " \
+	"and run popfetch --authorize %A"
+/* Gmail lists about 250 messages a session and hides a fetched message
+ * from later sessions, whether it was deleted or not.  Ten sessions: 2500
+ * messages a run, a first download of a large mailbox in a few runs,
+ * while a server that hides nothing costs one extra session at most. */
+#define GMAIL_SESSIONS 10, 250
 
 static const struct provider presets[] = {
 	{ "gmail", POP3S("pop.gmail.com"), AUTH_XOAUTH2,
 	  "https://accounts.google.com/o/oauth2/v2/auth", NULL,
 	  "https://oauth2.googleapis.com/token", "https://mail.google.com/",
 	  OAUTH2_FLOW_LOOPBACK, GOOGLE_HELP,
-	  "turn on POP in Gmail's settings (Forwarding and POP/IMAP) first" },
+	  "turn on POP in Gmail's settings (Forwarding and POP/IMAP) first",
+	  GMAIL_ADVICE, GMAIL_SESSIONS },
 	{ "outlook", POP3S("outlook.office365.com"), AUTH_XOAUTH2,
 	  MS_OAUTH "authorize", MS_OAUTH "devicecode", MS_OAUTH "token",
 	  "https://outlook.office.com/POP.AccessAsUser.All offline_access",
 	  OAUTH2_FLOW_DEVICE, MS_HELP,
-	  "turn on POP in Outlook.com's settings (Mail > Forwarding and IMAP) first" },
+	  "turn on POP in Outlook.com's settings (Mail > Forwarding and IMAP) first",
+	  MICROSOFT_ADVICE, 0, 0 },
 	{ "yahoo", POP3S("pop.mail.yahoo.com"), NO_OAUTH2,
 	  "https://help.yahoo.com/kb/SLN4724.html",
-	  "Yahoo needs an app password (Account security > Generate app password)" },
+	  "Yahoo needs an app password (Account security > Generate app password)", PLAIN_POP3 },
 	{ "aol", POP3S("pop.aol.com"), NO_OAUTH2,
 	  "https://help.aol.com/articles/how-do-i-use-other-email-applications-to-send-and-"
 	  "receive-my-aol-mail",
-	  "AOL needs an app password (Account security > Generate app password)" },
+	  "AOL needs an app password (Account security > Generate app password)", PLAIN_POP3 },
 	{ "icloud", NULL, 0, TLS_IMPLICIT, 300, NO_OAUTH2,
 	  "https://support.apple.com/en-us/102525",
-	  "iCloud Mail offers IMAP only, no POP3, so popfetch cannot fetch from it" },
+	  "iCloud Mail offers IMAP only, no POP3, so popfetch cannot fetch from it", PLAIN_POP3 },
 	{ "gmx", POP3S("pop.gmx.net"), NO_OAUTH2,
 	  "https://hilfe.gmx.net/pop-imap/pop3/serverdaten.html",
-	  "turn on POP3 access in GMX's web mail settings first" },
+	  "turn on POP3 access in GMX's web mail settings first", PLAIN_POP3 },
 	{ "gmx.com", POP3S("pop.gmx.com"), NO_OAUTH2,
 	  "https://support.gmx.com/pop-imap/pop3/serverdata.html",
-	  "turn on POP3 access in GMX's web mail settings first" },
+	  "turn on POP3 access in GMX's web mail settings first", PLAIN_POP3 },
 	{ "web.de", POP3S("pop3.web.de"), NO_OAUTH2,
 	  "https://hilfe.web.de/pop-imap/pop3/serverdaten.html",
-	  "turn on POP3 access in WEB.DE's web mail settings first" },
+	  "turn on POP3 access in WEB.DE's web mail settings first", PLAIN_POP3 },
 	{ "mail.com", POP3S("pop.mail.com"), NO_OAUTH2,
 	  "https://support.mail.com/pop-imap/pop3/serverdata.html",
-	  "turn on POP3 access in mail.com's web mail settings first" },
+	  "turn on POP3 access in mail.com's web mail settings first", PLAIN_POP3 },
 	{ "zoho", POP3S("pop.zoho.com"), NO_OAUTH2,
 	  "https://www.zoho.com/mail/help/pop-access.html",
-	  "organisation accounts use host poppro.zoho.com; turn on POP access in Zoho's settings" },
+	  "organisation accounts use host poppro.zoho.com; turn on POP access in Zoho's settings",
+	  PLAIN_POP3 },
 };
 
 #define NPRESETS (sizeof presets / sizeof presets[0])
@@ -118,6 +145,38 @@ const struct provider *provider_from_address(const char *address)
 const struct provider *provider_at(size_t i)
 {
 	return i < NPRESETS ? &presets[i] : NULL;
+}
+
+int provider_login_advice(const struct provider *p, const char *account, char *buf,
+			  size_t cap)
+{
+	const char *s, *mark;
+	size_t n = 0, len;
+
+	if (cap == 0)
+		return -1;
+	buf[0] = '\0';
+	if (p == NULL || p->login_advice == NULL || account == NULL)
+		return -1;
+	for (s = p->login_advice;; s = mark + 2) {
+		mark = strstr(s, "%A");
+		len = mark != NULL ? (size_t)(mark - s) : strlen(s);
+		if (n + len >= cap)
+			break;
+		memcpy(buf + n, s, len);
+		n += len;
+		if (mark == NULL) {
+			buf[n] = '\0';
+			return 0;
+		}
+		len = strlen(account);
+		if (n + len >= cap)
+			break;
+		memcpy(buf + n, account, len);
+		n += len;
+	}
+	buf[0] = '\0';
+	return -1;
 }
 
 static int add_name(char *buf, size_t cap, size_t *n, const char *name)

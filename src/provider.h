@@ -28,6 +28,20 @@ struct provider {
 	enum oauth2_flow flow;
 	const char *source_url;  /* the provider's help page these values come from */
 	const char *note;        /* one sentence for the user, or NULL */
+	/* What a refused login tells the user (DESIGN.md section 9), after the
+	 * server's own text; NULL: the server's text alone.  "%A" stands for
+	 * the account's name: provider_login_advice() fills it in. */
+	const char *login_advice;
+	/* Quirks, as data the fetch policy reads (fetch_policy.h); no code
+	 * asks which provider it talks to.
+	 * sessions_max: sessions one poll may open, one after the other, while
+	 * each brings something new, for a server that lists only part of the
+	 * maildrop a session and hides what was fetched from the next (Gmail:
+	 * about 250 messages a session).  0 or 1: one session.
+	 * listing_cap: a listing this long may have been cut short by the
+	 * server, so --check reports "at least"; 0: listings are complete. */
+	unsigned sessions_max;
+	unsigned long listing_cap;
 };
 
 /* The preset called name (case-insensitive; aliases such as "office365"
@@ -40,6 +54,12 @@ const struct provider *provider_from_address(const char *address);
 
 /* The i-th preset (table order), or NULL past the end: for listings. */
 const struct provider *provider_at(size_t i);
+
+/* p's login advice with "%A" replaced by account into buf (cap bytes,
+ * always NUL-terminated).  0, or -1 when p is NULL, has no advice, or it
+ * does not fit (buf is then "", never a cut sentence). */
+int provider_login_advice(const struct provider *p, const char *account, char *buf,
+			  size_t cap);
 
 /* "aol, gmail, ..." (every name and alias) into buf (cap bytes, always
  * NUL-terminated).  0, or -1 when it does not fit. */

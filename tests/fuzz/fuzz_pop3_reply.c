@@ -41,6 +41,17 @@ static void check_listings(const char *line)
 	(void)pop3_parse_stat(line, &n, &sz);
 	if (pop3_parse_uidl(line, &n, uid) == 0)
 		CHECK(n >= 1 && pop3_uid_valid(uid, strlen(uid)));
+	/* The lenient form: a valid uid or none, never a bad one. */
+	switch (pop3_parse_uidl_entry(line, &n, uid)) {
+	case 0:
+		CHECK(n >= 1 && pop3_uid_valid(uid, strlen(uid)));
+		break;
+	case 1:
+		CHECK(n >= 1 && uid[0] == '\0');
+		break;
+	default:
+		break;
+	}
 }
 
 static void check_timestamp(const char *line)

@@ -54,7 +54,7 @@ pf_run add --add-account alice@lab.test "${lab[@]}" "${tls[@]}" --keep --passwor
 pf_expect_rc 0 "--add-account with --password-stdin"
 grep -q "Logged in: 5 messages on the server" "$PF_OUT" || t_fail "no connection test report"
 grep -q "Added account alice to $cfg" "$PF_OUT" || t_fail "no 'Added account alice' line"
-! grep -q wonderland "$PF_OUT" "$PF_ERR" || t_fail "the password was printed"
+t_no_secret "--add-account --password-stdin output" wonderland "$PF_OUT" "$PF_ERR"
 [ "$(stat -c %a "$cfg")" = 600 ] || t_fail "config mode $(stat -c %a "$cfg"), expected 600"
 [ "$(stat -c %a "$cfgdir")" = 700 ] || t_fail "config folder mode $(stat -c %a "$cfgdir"), expected 700"
 grep -q '^    password = "wonderland"$' "$cfg" || t_fail "the password is not in the config"

@@ -27,8 +27,10 @@ PY
 
 # --- CVE-2005-2335 (fetchmail): a UIDL reply with an over-long UID overflowed a stack buffer.
 # RFC 1939: a UID is 1-70 octets of 0x21-0x7E. 70 (every printable class, '/', '%', '.'
-# included) is delivered and stored intact (a rerun fetches nothing); 71 and 10000 are refused
-# as a protocol error before anything is fetched or deleted.
+# included) is delivered and stored intact (a rerun fetches nothing); a UID of 71, 200 or 4000
+# costs its message only (issue 12): message 2 stays on the server, never retrieved nor deleted,
+# and message 1 is fetched and deleted.  A line of 10000 is over every line's bound (PF_LINE_MAX,
+# 4 KiB): not a listing, refused before anything is fetched or deleted.
 uid_of() {   # LEN: a UID of LEN octets cycling through every printable class
 	python3 -c 'import sys; print("".join(chr(0x21 + (i * 7) % 94) for i in range(int(sys.argv[1]))))' "$1"
 }
@@ -59,18 +61,32 @@ run CVE-2005-2335-uid70-again
 pf_expect_rc 1 "CVE-2005-2335: the 70-octet UID was stored intact (rerun: nothing new)"
 srv_ok CVE-2005-2335-uid70-again
 md_is CVE-2005-2335-uid70 "$T/exp-one" "$T/exp-two"
-for len in 71 10000; do
+for len in 71 200 4000; do
 	name=CVE-2005-2335-uid$len
-	uid_script "$len" "$T/$name.pop3"
+	{
+		printf 'INCLUDE %s\nC: STAT\nS: +OK 2 100\nC: UIDL\nS: +OK\nS: 1 uid-one\n' "$SCRIPTS/login.pop3"
+		printf 'S: 2 %s\nS: .\nC: LIST\nS: +OK\nS: 1 50\nS: 2 50\nS: .\n' "$(uid_of "$len")"
+		printf 'INCLUDE %s\nC: DELE 1\nS: +OK\nC: QUIT\nS: +OK bye\n' "$SCRIPTS/retr-one.pop3"
+	} >"$T/$name.pop3"
 	serve "$name" "$T/$name.pop3"
 	conf "$name"
 	run "$name"
-	expect_fail "$name" 4 'UIDL|longer than'
-	never_sent "$name" RETR "a message was fetched from a listing with an invalid UID"
-	no_dele "$name"
-	no_quit "$name"
-	md_is "$name"
+	pf_expect_rc 0 "$name: message 1 beside an over-long UID"
+	srv_ok "$name"
+	pf_expect_err 'message 2 left on the server' "$name"
+	never_sent "$name" 'RETR 2|DELE 2' "the message with the over-long UID was touched"
+	md_is "$name" "$T/exp-one"
 done
+name=CVE-2005-2335-uid10000
+uid_script 10000 "$T/$name.pop3"
+serve "$name" "$T/$name.pop3"
+conf "$name"
+run "$name"
+expect_fail "$name" 4 'longer than'
+never_sent "$name" RETR "a message was fetched from a listing with a line over the bound"
+no_dele "$name"
+no_quit "$name"
+md_is "$name"
 
 # --- CVE-2008-2711 and CVE-2021-36386 (fetchmail): long or odd server text crashed the log
 # formatting (a buffer overrun in the varargs logging; an over-long message in report_*). A

@@ -21,18 +21,99 @@ expect_fail longstatus 4 'longer than|too long'
 no_credentials longstatus
 md_is longstatus
 
-# --- listings that cannot be trusted: nothing fetched, nothing deleted, no QUIT
-for c in uidl-garbage:'UIDL' uid-ctrl:'UIDL' uid-repeat:'same UID'; do
-	name=${c%%:*} re=${c#*:}
-	serve "$name" "hostile-$name.pop3"
-	conf "$name"
-	run "$name"
-	expect_fail "$name" 4 "$re"
+# --- listings that cannot be trusted: nothing fetched, nothing deleted, no QUIT. A line that
+# names no message, and a listing cut off before its terminating dot.
+serve uidl-garbage hostile-uidl-garbage.pop3
+conf uidl-garbage
+run uidl-garbage
+expect_fail uidl-garbage 4 'UIDL'
+printf 'INCLUDE %s\nC: STAT\nS: +OK 2 100\nC: UIDL\nS: +OK\nS: 1 uid-one\nS: 2 uid-two\nCLOSE\n' \
+	"$SCRIPTS/login.pop3" >"$T/nodot.pop3"
+serve nodot "$T/nodot.pop3"
+conf nodot
+run nodot
+expect_fail nodot 2 'closed|lost|connection'
+for name in uidl-garbage nodot; do
 	never_sent "$name" RETR "a message was fetched from a listing that was refused"
 	no_dele "$name"
 	no_quit "$name"
 	md_is "$name"
 done
+
+# --- a bad listing line costs one message (issue 12, DESIGN.md section 9): a UID with a control
+# byte leaves message 2 on the server untouched and reported; message 1 is fetched and deleted.
+# Two messages that share a UID both stay; nothing else is new, so nothing is fetched.
+serve uid-ctrl hostile-uid-ctrl.pop3
+conf uid-ctrl
+run uid-ctrl
+pf_expect_rc 0 "uid-ctrl: message 1 despite message 2's UID"
+srv_ok uid-ctrl
+md_is uid-ctrl "$T/exp-one"
+never_sent uid-ctrl 'RETR 2|DELE 2' "the message with the invalid UID was touched"
+pf_expect_err 'message 2 left on the server: its UIDL line has no valid UID' uid-ctrl
+! LC_ALL=C grep -q '[^[:print:]]' "$PF_ERR" || t_fail "uid-ctrl: a raw byte of the UID reached stderr"
+serve uid-repeat hostile-uid-repeat.pop3
+conf uid-repeat
+run uid-repeat
+pf_expect_rc 1 "uid-repeat: nothing fetchable"
+srv_ok uid-repeat
+md_is uid-repeat
+never_sent uid-repeat 'RETR|DELE|LIST' "a message with a shared UID was touched"
+pf_expect_err 'message 1 left on the server: another message has the same UID same-uid' uid-repeat
+pf_expect_err 'message 2 left on the server' uid-repeat
+
+# Every kind at once, in keep mode, again in keep mode, then switched to delete mode (which
+# deletes what was delivered: DESIGN.md section 8): 200 characters, a space, non-ASCII, a control
+# byte, a shared UID, an empty one.  Only messages 1 and 9 are ever retrieved or deleted, each
+# bad message is reported once a poll with its number, and the rest of the poll goes on.
+long=$(printf 'u%.0s' $(seq 200))
+badlisting() {   # [--new]: STAT and UIDL of the nine messages; with --new also LIST
+	printf 'INCLUDE %s\nC: STAT\nS: +OK 9 450\nC: UIDL\nS: +OK\nS: 1 good-one\n' "$SCRIPTS/login.pop3"
+	printf 'S: 2 %s\nS: 3 has space\nSB: 4 caf\\xc3\\xa9\\r\\n\nSB: 5 ctl\\x07x\\r\\n\n' "$long"
+	printf 'S: 6 dup-x\nS: 7 dup-x\nS: 8\nS: 9 good-nine\nS: .\n'
+	[ "${1:-}" = --new ] || return 0
+	printf 'C: LIST\nS: +OK\n'
+	for i in $(seq 9); do printf 'S: %s 50\n' "$i"; done
+	printf 'S: .\n'
+}
+retr() { printf 'C: RETR %s\nS: +OK\nS: Subject: %s\nS:\nS: body %s\nS: .\n' "$1" "$1" "$1"; }
+{ badlisting --new; retr 1; retr 9; printf 'C: QUIT\nS: +OK bye\n'; } >"$T/bad-keep.pop3"
+{ badlisting; printf 'C: QUIT\nS: +OK bye\n'; } >"$T/bad-again.pop3"
+{ badlisting; printf 'C: DELE 1\nS: +OK\nC: DELE 9\nS: +OK\nC: QUIT\nS: +OK bye\n'; } >"$T/bad-delete.pop3"
+printf 'Subject: 1\n\nbody 1\n' >"$T/exp-1"
+printf 'Subject: 9\n\nbody 9\n' >"$T/exp-9"
+bad_reported() {   # NAME: each of messages 2-8 reported exactly once, 1 and 9 never
+	local i n
+	for i in 2 3 4 5 6 7 8; do
+		n=$(grep -c "message $i left on the server" "$PF_ERR")
+		[ "$n" = 1 ] || t_fail "$1: message $i reported $n times, not once"
+	done
+	! grep -Eq 'message (1|9) left' "$PF_ERR" || t_fail "$1: a good message reported as bad"
+	grep -q 'another message has the same UID dup-x' "$PF_ERR" || t_fail "$1: the shared UID is not named"
+	! grep -q "$long" "$PF_ERR" || t_fail "$1: the 200-character UID was printed"
+}
+for step in keep:bad-keep:true:0 again:bad-again:true:1 delete:bad-delete:false:1; do
+	IFS=: read -r name script keep want <<<"$step"
+	serve "bad-$name" "$T/$script.pop3"
+	conf "bad-$name" keep="$keep" state_dir="$T/bad.state" maildir="$T/bad.Maildir"
+	run "bad-$name"
+	pf_expect_rc "$want" "bad-$name: the good messages of a listing with bad lines"
+	srv_ok "bad-$name"
+	never_sent "bad-$name" 'RETR [2-8]|DELE [2-8]' "a message with a bad UID was touched"
+	bad_reported "bad-$name"
+	md_is bad "$T/exp-1" "$T/exp-9"
+done
+origins_are bad good-one good-nine
+# A delete-mode first poll of the same maildrop: fetched, then deleted, 1 and 9 only.
+{ badlisting --new; retr 1; retr 9; printf 'C: DELE 1\nS: +OK\nC: DELE 9\nS: +OK\nC: QUIT\nS: +OK bye\n'; } >"$T/bad-first-delete.pop3"
+serve bad-first-delete "$T/bad-first-delete.pop3"
+conf bad-first-delete
+run bad-first-delete
+pf_expect_rc 0 "bad-first-delete"
+srv_ok bad-first-delete
+never_sent bad-first-delete 'RETR [2-8]|DELE [2-8]' "a message with a bad UID was touched"
+bad_reported bad-first-delete
+md_is bad-first-delete "$T/exp-1" "$T/exp-9"
 
 # --- UIDs with '/' and '..' are valid (RFC 1939: 0x21..0x7E) and must be delivered, but never
 # become a path: no file or directory named after them may appear anywhere we write.

@@ -5,10 +5,11 @@
 # Covers `popfetch --authorize` with the device flow (RFC 8628: the test approves the user code
 # popfetch prints, after one slow_down) and the loopback flow (RFC 8252 + PKCE: the test plays the
 # browser, reads the URL popfetch prints, follows the server's redirect to popfetch's loopback
-# port, after a forged redirect with a wrong state that must be ignored); a denied device code,
+# port, after a forged redirect with a wrong state that must be ignored; the verifier it sends
+# hashes to its challenge, and a code bound to another challenge fails); a denied device code,
 # a browser that never answers; the token file (mode 0600); a cached token used without a
 # refresh, a refresh when it is about to expire, invalid_grant after revocation with the
-# --authorize advice; and no token, code or refresh token in any -vv trace.
+# --authorize advice; and no token, code, refresh token or PKCE verifier in any -vv trace.
 . "${TESTLIB:-$(cd "$(dirname "$0")/../lib" && pwd)}/common.sh"
 t_init oauth2
 command -v curl >/dev/null || t_skip "curl is not installed"
@@ -19,7 +20,8 @@ t_make_ca "$T/ca"
 t_make_cert "$T/ca" "$T/srv" "IP:127.0.0.1"
 
 t_bg "$TESTLIB/oauth2-server" --cert "$T/srv.pem" --key "$T/srv.key" --client-id "$CLIENT_ID" \
-	--ready-file "$T/oauth.port" --log "$T/oauth.log" --latest "$T/latest" --max-seconds 280 \
+	--ready-file "$T/oauth.port" --log "$T/oauth.log" --latest "$T/latest" --pkce-log "$T/pkce.log" \
+	--max-seconds 280 \
 	--device-slow-down 2>"$T/oauth.stderr"
 t_wait_file "$T/oauth.port"
 OP=$(cat "$T/oauth.port")
@@ -58,6 +60,10 @@ authorize_bg() {   # NAME: starts `popfetch --authorize NAME` in the background 
 	t_bg timeout -k 5 "$PF_TIMEOUT" "$POPFETCH" -f "$T/$name.conf" --authorize "$name" \
 		>"$T/$name.authorize.out" 2>"$T/$name.authorize.err"
 	AUTH_PID=$T_BG_PID
+}
+
+s256() {   # VERIFIER: its RFC 7636 S256 code_challenge, BASE64URL(SHA256(VERIFIER)), by openssl
+	printf '%s' "$1" | openssl dgst -sha256 -binary | base64 -w0 | tr '+/' '-_' | tr -d '='
 }
 
 authorize_wait() {   # NAME WANT-RC
@@ -192,7 +198,27 @@ authorize_wait loop 0
 grep -q 'token grant=authorization_code -> 200' "$T/oauth.log" ||
 	t_fail "loop: the code exchange (with the PKCE check) did not succeed"
 token_file_ok loop
+# PKCE (RFC 7636 4.2, 4.6), checked here apart from the server's own check: the verifier popfetch
+# sent hashes (S256, by openssl) to the challenge of its URL.
+VERIFIER=$(tail -n 1 "$T/pkce.log")
+CHALLENGE=$(printf '%s' "$URL" | sed -n 's/.*[?&]code_challenge=\([^&]*\).*/\1/p')
+[ "$(s256 "$VERIFIER")" = "$CHALLENGE" ] ||
+	t_fail "loop: the code_verifier '$VERIFIER' does not hash to the URL's code_challenge '$CHALLENGE'"
 fetch_with loop loop-fetch "$(cat "$T/latest")"
+
+# --- loopback: a code bound to another challenge (an attacker's) is refused at the exchange, so
+# the flow fails: the server's PKCE check works, and popfetch does not retry around it.
+conf loopbad "$LOOP_KEYS"
+authorize_bg loopbad
+URL2=$(t_wait_match "$T/loopbad.authorize.out" "$BASE/authorize\\?[^ ]+")
+OTHER=$(s256 "an-attacker-s-verifier-of-more-than-43-characters-0123456789")
+REDIRECT=$(ocurl -o /dev/null -w '%{redirect_url}' "$(printf '%s' "$URL2" |
+	sed "s/code_challenge=[^&]*/code_challenge=$OTHER/")")
+curl -s --max-time 10 -o /dev/null "$REDIRECT" || true
+authorize_wait loopbad 3
+grep -q 'pkce: BASE64URL(SHA256(code_verifier)) is not the code_challenge' "$T/oauth.log" ||
+	t_fail "loopbad: the server did not refuse the code_verifier (is its PKCE check gone?)"
+[ ! -e "$T/state/loopbad.oauth2" ] || t_fail "loopbad: a token file was written"
 
 # --- loopback: a browser that never answers ends the wait (test aid: POPFETCH_TEST_OAUTH2_WAIT)
 conf slow "$LOOP_KEYS"
@@ -203,9 +229,11 @@ pf_expect_err 'no answer from the browser within 2 s' slow
 (( $(t_now_ms) - start < 30000 )) || t_fail "slow: the loopback wait did not end after 2 s"
 
 # --- no token, refresh token, code or PKCE verifier in any output
+# (plain or base64: t_no_secret; "code-" is too short for that and is looked for plain).
 for f in "$T"/*.out "$T"/*.err; do
-	for secret in ya29.pf-access- 1//pf-refresh- code-; do
-		! grep -qF -- "$secret" "$f" || t_fail "$(basename "$f") shows a secret ($secret...)"
+	for secret in ya29.pf-access- 1//pf-refresh- "$VERIFIER"; do
+		t_no_secret "$(basename "$f")" "$secret" "$f"
 	done
+	! grep -qF -- code- "$f" || t_fail "$(basename "$f") shows an authorization code"
 done
 t_log "PASS"

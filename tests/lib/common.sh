@@ -19,6 +19,9 @@ TESTLIB=${TESTLIB:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)}
 POPFETCH=${POPFETCH:-$TESTLIB/../../src/popfetch}
 PF_TIMEOUT=${PF_TIMEOUT:-120}
 PATH=$PATH:/usr/sbin:/sbin          # dovecot, runuser, useradd
+# A sanitizer report exits PF_SAN_EXIT (the caller's options kept): pf_run fails on it, and
+# t_cleanup fails a test whose files hold a report (popfetch's stderr kept in $T by the test).
+. "$TESTLIB/sanitizer-env.sh"
 T_NAME=test T='' T_PIDS=() T_LABS=() PF_RC=0 PF_ERR='' PF_OUT='' PF_SECS=0 PF_MS=0
 
 t_log() { printf '[%s %s] %s\n' "$T_NAME" "$(date +%T)" "$*"; }
@@ -67,6 +70,7 @@ t_cleanup() {
 		"$TESTLIB/lab-dovecot" stop "$lab" >/dev/null 2>&1 || echo "[$T_NAME] could not stop the lab in $lab" >&2
 	done
 	if [ -n "$T" ] && [ -d "$T" ]; then
+		t_san_scan || rc=1
 		if [ "$rc" = 0 ] || [ "$rc" = 77 ]; then
 			if [ "${POPFETCH_TEST_KEEP:-0}" = 1 ]; then echo "[$T_NAME] kept $T"; else rm -rf "$T"; fi
 		else
@@ -74,6 +78,46 @@ t_cleanup() {
 		fi
 	fi
 	exit "$rc"
+}
+
+t_san_scan() {   # 1, with the lines, when a file under $T holds a sanitizer report
+	local hits
+	# -D skip: never read from the sockets and FIFOs of the servers; -I: not the binaries.
+	hits=$(grep -rIE -D skip -m 3 -- "$PF_SAN_REPORT_RE" "$T" 2>/dev/null | head -n 20) || true
+	[ -n "$hits" ] || return 0
+	printf '[%s] FAIL: a sanitizer report in the files of this test:\n%s\n' "$T_NAME" "$hits" >&2
+	return 1
+}
+
+t_no_secret() {   # CONTEXT SECRET FILE...: SECRET is in no FILE, neither plain nor base64-encoded
+	# A login sends the password base64-encoded in a SASL message (PLAIN "\0user\0pass", LOGIN,
+	# XOAUTH2 "user=U\1auth=Bearer T\1\1", OAUTHBEARER): grepping for the plain text misses that.
+	# Inside any longer base64 text the secret starts at one of three byte offsets; for each, the
+	# characters that encode only its own bytes are a fixed string, so looking for those three
+	# (and their base64url spelling) finds it in every SASL form, whatever surrounds it.
+	local ctx=$1 secret=$2 out
+	shift 2
+	out=$(python3 - "$secret" "$@" 2>&1 <<'PY'
+import base64, sys
+secret = sys.argv[1].encode()
+if len(secret) < 8:   # shorter, some offset leaves fewer than 8 fixed characters to look for
+    sys.exit(f"secret {sys.argv[1]!r} is too short to be looked for in base64 reliably")
+needles = {secret: "in plain text"}
+for k in range(3):
+    enc = base64.b64encode(b"\0" * k + secret)
+    # k bytes before it share the first 4-character group; a partial last group depends on
+    # what follows. What remains is fixed.
+    inner = enc[4 if k else 0:(k + len(secret)) // 3 * 4]
+    needles.setdefault(inner.replace(b"+", b"-").replace(b"/", b"_"), f"base64url-encoded (offset {k})")
+    needles[inner] = f"base64-encoded (offset {k})"
+for path in sys.argv[2:]:
+    with open(path, "rb") as f:
+        data = f.read()
+    for needle, how in needles.items():
+        if needle in data:
+            sys.exit(f"{path} holds the secret {how}")
+PY
+	) || t_fail "$ctx: ${out:-a secret check failed}"
 }
 
 t_init() {   # NAME
@@ -171,8 +215,8 @@ lab_count() {   # messages in the server mailbox (Dovecot keeps them in new/ and
 	md_count "$LAB_MAILDIR"
 }
 
-md_count() {   # MAILDIR: files in new/ and cur/
-	find "$1/new" "$1/cur" -maxdepth 1 -type f 2>/dev/null | wc -l
+md_count() {   # MAILDIR: files in new/ and cur/ (0 before the Maildir exists)
+	{ find "$1/new" "$1/cur" -maxdepth 1 -type f 2>/dev/null || true; } | wc -l
 }
 
 md_seqs() {   # MAILDIR: the sorted X-Bench-Seq values of the delivered messages, one a line
@@ -235,6 +279,7 @@ pf_run() {   # NAME ARGS...: runs popfetch (bounded by PF_TIMEOUT) with output i
 	{ timeout -k 5 "$PF_TIMEOUT" "${cmd[@]}" "$@" >"$PF_OUT" 2>"$PF_ERR" || PF_RC=$?; } 2>/dev/null
 	PF_MS=$(( $(t_now_ms) - start ))
 	PF_SECS=$(( (PF_MS + 500) / 1000 ))
+	[ "$PF_RC" != "$PF_SAN_EXIT" ] || t_fail "popfetch ($name) exited $PF_RC: a sanitizer report"
 	[ "${PF_QUIET:-0}" = 1 ] || t_log "popfetch $* -> exit $PF_RC (${PF_SECS}s)"
 	# 124: timeout sent SIGTERM; 137 without the test hook: it needed SIGKILL too.
 	if [ "$PF_RC" = 124 ] || { [ "$PF_RC" = 137 ] && [ -z "${POPFETCH_TEST_STOP_AFTER_STEP:-}" ]; }; then

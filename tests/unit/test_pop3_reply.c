@@ -389,6 +389,78 @@ static void uidl__hostile__rejected(void **state)
 	assert_int_equal(n, 5);
 }
 
+/* Issue 12: a line that names a message with a bad uid costs that message
+ * (1), a line that names no message costs the listing (-1). */
+static void uidl_entry__bad_uid__names_the_message(void **state)
+{
+	static const char *const bad_uid[] = {
+		"3", "3 ", "3 abc def", "3 abc\x01", "3 ab\x7f", "3 \xc3\xa9t\xc3\xa9",
+		"3 a\x1b[2J", " 3", "3 abc\r", "  3 \t uid x",
+	};
+	char uid[PF_UID_MAX + 1];
+	char line[PF_LINE_MAX];
+	unsigned long n;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof bad_uid / sizeof bad_uid[0]; i++) {
+		print_message("line: %zu\n", i);
+		n = 0;
+		strcpy(uid, "untouched");
+		assert_int_equal(pop3_parse_uidl_entry(bad_uid[i], &n, uid), 1);
+		assert_int_equal(n, 3);
+		assert_string_equal(uid, "");
+	}
+	/* 71 octets, and 200. */
+	(void)snprintf(line, sizeof line, "7 %0*d", PF_UID_MAX + 1, 5);
+	assert_int_equal(pop3_parse_uidl_entry(line, &n, uid), 1);
+	assert_int_equal(n, 7);
+	(void)snprintf(line, sizeof line, "8 %0*d", 200, 5);
+	assert_int_equal(pop3_parse_uidl_entry(line, &n, uid), 1);
+	assert_int_equal(n, 8);
+	/* A whole line of uid. */
+	memset(line, 'u', sizeof line - 1);
+	line[0] = '9';
+	line[1] = ' ';
+	line[sizeof line - 1] = '\0';
+	assert_int_equal(pop3_parse_uidl_entry(line, &n, uid), 1);
+	assert_int_equal(n, 9);
+}
+
+static void uidl_entry__valid__as_parse_uidl(void **state)
+{
+	char uid[PF_UID_MAX + 1];
+	unsigned long n = 0;
+
+	(void)state;
+	assert_int_equal(pop3_parse_uidl_entry("12 ../../a/b", &n, uid), 0);
+	assert_int_equal(n, 12);
+	assert_string_equal(uid, "../../a/b");
+	assert_int_equal(pop3_parse_uidl_entry("  4 \t /  ", &n, uid), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(uid, "/");
+}
+
+static void uidl_entry__no_message_number__is_not_a_listing_line(void **state)
+{
+	static const char *const garbage[] = {
+		"", "0 abc", "-1 abc", "+1 abc", "x abc", "1x abc", "1abc",
+		"18446744073709551616 abc", "this is not a listing line", ".", " ",
+	};
+	char uid[PF_UID_MAX + 1] = "untouched";
+	unsigned long n = 5;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof garbage / sizeof garbage[0]; i++) {
+		print_message("line: %zu\n", i);
+		assert_int_equal(pop3_parse_uidl_entry(garbage[i], &n, uid), -1);
+	}
+	assert_int_equal(pop3_parse_uidl_entry(NULL, &n, uid), -1);
+	assert_int_equal(n, 5);
+	assert_string_equal(uid, "untouched");
+}
+
 /* ---- APOP timestamp --------------------------------------------------- */
 
 static void timestamp__rfc1939_example__copied_with_brackets(void **state)
@@ -472,6 +544,9 @@ int main(void)
 		cmocka_unit_test(uid_valid__rfc1939_range),
 		cmocka_unit_test(uidl__valid__num_and_uid),
 		cmocka_unit_test(uidl__hostile__rejected),
+		cmocka_unit_test(uidl_entry__bad_uid__names_the_message),
+		cmocka_unit_test(uidl_entry__valid__as_parse_uidl),
+		cmocka_unit_test(uidl_entry__no_message_number__is_not_a_listing_line),
 		cmocka_unit_test(timestamp__rfc1939_example__copied_with_brackets),
 		cmocka_unit_test(timestamp__missing_or_malformed__rejected),
 		cmocka_unit_test(timestamp__cap__refused_not_cut),

@@ -144,6 +144,72 @@ static void others__published_pop3_hosts(void **state)
 	assert_non_null(strstr(provider_find("icloud")->note, "IMAP only"));
 }
 
+/* --- login advice and quirks (DESIGN.md section 9) ------------------------ */
+
+static void advice__gmail__names_pop_app_password_2sv_and_oauth2(void **state)
+{
+	(void)state;
+	char buf[PF_ERRMSG_MAX];
+
+	assert_int_equal(provider_login_advice(provider_find("gmail"), "home", buf, sizeof buf), 0);
+	assert_non_null(strstr(buf, "POP is turned on in Gmail's settings"));
+	assert_non_null(strstr(buf, "app password"));
+	assert_non_null(strstr(buf, "2-Step Verification"));
+	assert_non_null(strstr(buf, "OAuth2"));
+	assert_non_null(strstr(buf, "popfetch --authorize home)"));
+	assert_null(strstr(buf, "%A"));
+}
+
+static void advice__microsoft__oauth2_only_with_authorize(void **state)
+{
+	(void)state;
+	char buf[PF_ERRMSG_MAX];
+	const char *names[] = { "outlook", "office365", "microsoft", "hotmail" };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		assert_int_equal(provider_login_advice(provider_find(names[i]), "work@x", buf,
+						       sizeof buf), 0);
+		assert_non_null(strstr(buf, "Microsoft accepts only OAuth2"));
+		assert_non_null(strstr(buf, "popfetch --authorize work@x"));
+	}
+}
+
+static void advice__when_none_or_too_small__then_empty(void **state)
+{
+	(void)state;
+	char buf[PF_ERRMSG_MAX] = "x";
+
+	/* A preset without advice, and no preset at all: the server's text
+	 * alone is shown. */
+	assert_int_equal(provider_login_advice(provider_find("gmx"), "a", buf, sizeof buf), -1);
+	assert_string_equal(buf, "");
+	assert_int_equal(provider_login_advice(NULL, "a", buf, sizeof buf), -1);
+	/* Never a cut sentence: a buffer one byte short gets nothing. */
+	assert_int_equal(provider_login_advice(provider_find("outlook"), "a", buf, sizeof buf), 0);
+	size_t need = strlen(buf) + 1;
+	assert_int_equal(provider_login_advice(provider_find("outlook"), "a", buf, need), 0);
+	assert_int_equal(provider_login_advice(provider_find("outlook"), "a", buf, need - 1), -1);
+	assert_string_equal(buf, "");
+	assert_int_equal(provider_login_advice(provider_find("outlook"), "a", buf, 0), -1);
+}
+
+static void quirks__only_gmail_lists_part_of_the_maildrop(void **state)
+{
+	(void)state;
+	const struct provider *g = provider_find("gmail");
+
+	assert_true(g->sessions_max > 1);
+	assert_int_equal(g->listing_cap, 250);
+	for (size_t i = 0; provider_at(i) != NULL; i++) {
+		const struct provider *p = provider_at(i);
+
+		if (p == g)
+			continue;
+		assert_true(p->sessions_max <= 1);
+		assert_int_equal(p->listing_cap, 0);
+	}
+}
+
 static void every_preset__cites_its_source(void **state)
 {
 	(void)state;
@@ -326,6 +392,10 @@ int main(void)
 		cmocka_unit_test(gmail__has_google_settings),
 		cmocka_unit_test(outlook__has_microsoft_settings_and_aliases),
 		cmocka_unit_test(others__published_pop3_hosts),
+		cmocka_unit_test(advice__gmail__names_pop_app_password_2sv_and_oauth2),
+		cmocka_unit_test(advice__microsoft__oauth2_only_with_authorize),
+		cmocka_unit_test(advice__when_none_or_too_small__then_empty),
+		cmocka_unit_test(quirks__only_gmail_lists_part_of_the_maildrop),
 		cmocka_unit_test(every_preset__cites_its_source),
 		cmocka_unit_test(address__maps_domains),
 		cmocka_unit_test(names__lists_every_preset),

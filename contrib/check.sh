@@ -56,6 +56,7 @@ PKGS=(build-essential autoconf automake libtool pkg-config libssl-dev libconfuse
 	clang libclang-rt-14-dev dovecot-core dovecot-pop3d openssl python3 util-linux procps
 	ca-certificates man-db groff-base time
 	dpkg-dev debhelper lintian git)
+PKGS+=(fetchmail mpop getmail6)   # the peers tests/integration/import.sh switches from
 install_deps() {
 	local missing=() p sudo=()
 	command -v dpkg-query >/dev/null || { echo "not Debian: install the equivalents of ${PKGS[*]}"; return 0; }

@@ -1,0 +1,282 @@
+/* import_write.c - turns one imported account into popfetch config text and
+ * writes it the way --add-account does (setup_int.h): a temporary file
+ * beside the target, loaded back with config_load(), the peer's UIDs
+ * recorded as delivered in the account's uid store, and only then the
+ * rename.  The store is written before the config is published: a config
+ * without its UIDs would fetch the whole mailbox again at the first poll. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fetch_adopt.h"
+#include "import_int.h"
+#include "import_write.h"
+#include "setup.h"
+#include "setup_int.h"
+#include "uidstore.h"
+
+/* The account section: a few paths, a command, a password escaped to
+ * twice its size. */
+#define SECTION_MAX (2 * PF_SECRET_MAX + 4 * PF_LINE_MAX + 6 * PF_PATH_MAX)
+#define QUOTED_MAX (2 * PF_LINE_MAX + 2 * PF_SECRET_MAX + 3)
+
+struct text {
+	char *buf;
+	size_t n;
+	struct pf_error *err;
+};
+
+static int add(struct text *t, const char *fmt, ...) PF_PRINTF(2, 3);
+
+static int add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	va_start(ap, fmt);
+	w = vsnprintf(t->buf + t->n, SECTION_MAX - t->n, fmt, ap);
+	va_end(ap);
+	if (w < 0 || (size_t)w >= SECTION_MAX - t->n)
+		return pf_error_set(t->err, PF_ERR_CONFIG, "the account section is longer than "
+				    "%d bytes", SECTION_MAX);
+	t->n += (size_t)w;
+	return 0;
+}
+
+static int add_str(struct text *t, const char *key, const char *value)
+{
+	char *q;
+	int rc;
+
+	if (value == NULL)
+		return 0;
+	q = xmalloc(QUOTED_MAX);
+	rc = setup_quote(key, value, q, QUOTED_MAX, t->err);
+	if (rc == 0)
+		rc = add(t, "    %s = %s\n", key, q);
+	pf_free_secret(q);
+	return rc;
+}
+
+static const char *tls_word(enum tls_mode m)
+{
+	return m == TLS_IMPLICIT ? "implicit" : m == TLS_STARTTLS ? "starttls" : "none";
+}
+
+/* host, port and tls, or the provider preset that says the same. */
+static int add_server(struct text *t, const struct import_write *w)
+{
+	const struct import_account *a = w->a;
+	const struct provider *p = w->preset;
+	int port = a->port ? a->port : (a->tls == TLS_IMPLICIT ? 995 : 110);
+
+	if (p != NULL && p->port == port && p->tls == a->tls)
+		return add_str(t, "provider", p->name);
+	if (add_str(t, "provider", p != NULL ? p->name : NULL) < 0 ||
+	    add_str(t, "host", a->host) < 0 || (a->port && add(t, "    port = %d\n", a->port) < 0))
+		return -1;
+	return add(t, "    tls = %s\n", tls_word(a->tls));
+}
+
+static int add_tls(struct text *t, const struct import_account *a)
+{
+	if (add_str(t, "tls_ca_file", a->tls_ca_file) < 0 ||
+	    add_str(t, "tls_ca_dir", a->tls_ca_dir) < 0 ||
+	    add_str(t, "tls_fingerprint", a->tls_fingerprint) < 0 ||
+	    add_str(t, "tls_cert_file", a->tls_cert_file) < 0 ||
+	    add_str(t, "tls_key_file", a->tls_key_file) < 0)
+		return -1;
+	return a->timeout > 0 ? add(t, "    timeout = %d\n", a->timeout) : 0;
+}
+
+static int add_login(struct text *t, const struct import_write *w)
+{
+	const struct import_account *a = w->a;
+
+	if (add_str(t, "user", a->user) < 0)
+		return -1;
+	if (a->password_command != NULL) {
+		if (add_str(t, "password_command", a->password_command) < 0)
+			return -1;
+	} else if (a->password != NULL &&
+		   add_str(t, "password", w->mask ? "********" : a->password) < 0) {
+		return -1;
+	}
+	return a->auth != NULL ? add(t, "    auth = %s\n", a->auth) : 0;
+}
+
+/* The destination: --maildir, or the peer's, or the default Maildir. */
+static int add_dest(struct text *t, const struct import_write *w)
+{
+	const struct import_account *a = w->a;
+
+	if (w->maildir != NULL)
+		return add_str(t, "maildir", w->maildir);
+	switch (a->dest) {
+	case IMPORT_DEST_MAILDIR: return add_str(t, "maildir", a->dest_arg);
+	case IMPORT_DEST_MBOX: return add_str(t, "mbox", a->dest_arg);
+	case IMPORT_DEST_MDA: return add_str(t, "mda", a->dest_arg);
+	default: return add(t, "    maildir = \"~/Mail/%s\"\n", w->name);
+	}
+}
+
+static int add_policy(struct text *t, const struct import_write *w)
+{
+	const struct import_account *a = w->a;
+	int keep = w->keep >= 0 ? w->keep : a->keep;
+
+	if (add(t, "    keep = %s\n", keep ? "true" : "false") < 0 ||
+	    (keep && a->delete_after > 0 && add(t, "    delete_after = %d\n", a->delete_after) < 0) ||
+	    (a->max_size > 0 && add(t, "    max_size = %llu\n",
+				    (unsigned long long)a->max_size) < 0) ||
+	    (a->fetch_limit > 0 && add(t, "    fetch_limit = %lu\n", a->fetch_limit) < 0))
+		return -1;
+	return 0;
+}
+
+/* A comment line holds text from the peer's file: no line break may end
+ * it early. */
+static int add_comment(struct text *t, const char *what, const char *s)
+{
+	char clean[PF_NAME_MAX + 1];
+	size_t n = 0;
+
+	for (; s != NULL && *s != '\0' && n + 1 < sizeof clean; s++)
+		clean[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+	clean[n] = '\0';
+	return add(t, "%s%s", what, clean);
+}
+
+char *import_section_text(const struct import_write *w, struct pf_error *err)
+{
+	struct text t = { .buf = xmalloc(SECTION_MAX), .err = err };
+
+	t.buf[0] = '\0';
+	if (!setup_name_ok(w->name)) {
+		pf_error_set(err, PF_ERR_CONFIG, "invalid account name '%.80s'", w->name);
+		goto fail;
+	}
+	if (add_comment(&t, "\n# imported by popfetch --import from ", w->source) < 0 ||
+	    add_comment(&t, ", ", w->a->label) < 0 || add(&t, "\naccount %s {\n", w->name) < 0 ||
+	    add_server(&t, w) < 0 || add_tls(&t, w->a) < 0 || add_login(&t, w) < 0 ||
+	    add_dest(&t, w) < 0 || add_policy(&t, w) < 0 || add(&t, "}\n") < 0)
+		goto fail;
+	return t.buf;
+fail:
+	pf_wipe(t.buf, SECTION_MAX);
+	free(t.buf);
+	return NULL;
+}
+
+/* --- writing ------------------------------------------------------------------ */
+
+/* The state_dir the account will use: the main config's (the temporary
+ * file carries it when it is the main config; an accounts.d file does
+ * not). */
+static char *state_dir_for(const struct target *tg, const struct config *tmp,
+			   struct pf_error *err)
+{
+	struct config *main_cfg = NULL;
+	char *dir;
+
+	if (strcmp(tg->file, tg->main) == 0)
+		return xstrdup(tmp->state_dir);
+	if (config_load(tg->main, &main_cfg, err) < 0)
+		return NULL;
+	dir = xstrdup(main_cfg->state_dir);
+	config_free(main_cfg);
+	return dir;
+}
+
+/* Every UID the peer had fetched, as delivered elsewhere, durably. */
+static int record_uids(const char *dir, const struct account *acct,
+		       const struct import_uids *u, struct pf_error *err)
+{
+	struct uidstore *s = uidstore_open(dir, acct->name, acct->host, acct->user, err);
+	time_t now = time(NULL);
+	int rc = -1;
+
+	if (s == NULL)
+		return -1;
+	for (size_t i = 0; i < u->n; i++)
+		if (uidstore_get(s, u->v[i], NULL) != UID_DELIVERED &&
+		    uidstore_set_delivered(s, u->v[i], FETCH_ELSEWHERE_NAME, now, err) < 0)
+			goto out;
+	rc = uidstore_commit(s, err);
+out:
+	uidstore_close(s);
+	return rc;
+}
+
+/* --import --adopt for an account without usable state: the login uses
+ * the account as it will be written, in the state_dir it will use. */
+static int adopt_now(struct config *cfg, const struct account *acct, const char *dir, FILE *out,
+		     struct pf_error *err)
+{
+	unsigned long listed, recorded;
+
+	free(cfg->state_dir);
+	cfg->state_dir = xstrdup(dir);
+	fprintf(out, "  adopting: logging in to %s as %s ...\n", acct->host, acct->user);
+	fflush(out);
+	if (fetch_adopt(cfg, acct, &listed, &recorded, err) < 0)
+		return -1;
+	fprintf(out, "  adopted: %lu UIDs on the server recorded as delivered (nothing "
+		"downloaded)\n", recorded);
+	return 0;
+}
+
+int import_write_account(const char *config_path, const struct import_write *w,
+			 const struct import_uids *uids, FILE *out, char **path_r,
+			 struct pf_error *err)
+{
+	struct target tg = { 0 };
+	struct config *cfg = NULL;
+	struct pf_error e = { 0 };
+	const struct account *acct;
+	char *section = import_section_text(w, err), *dir = NULL, *store = NULL, fname[80];
+	int created = 0, rc = -1;
+
+	*path_r = NULL;
+	if (section == NULL || setup_target_paths(&tg, config_path, err) < 0 ||
+	    setup_target_file(&tg, w->name, err) < 0 || setup_write_temp(&tg, section, err) < 0)
+		goto out;
+	if (config_load(tg.tmp, &cfg, &e) < 0) {
+		setup_load_error(&tg, &e, err);
+		goto out;
+	}
+	acct = config_find(cfg, w->name);
+	dir = acct != NULL ? state_dir_for(&tg, cfg, err) : NULL;
+	if (dir == NULL || snprintf(fname, sizeof fname, "%s.uids", w->name) < 0 ||
+	    (store = pf_join_path(dir, fname)) == NULL) {
+		pf_error_set(err, PF_ERR_INTERNAL, "account '%s' or its state is missing",
+			     w->name);
+		goto out;
+	}
+	created = access(store, F_OK) != 0;
+	if (pf_mkdirs(dir, 0700) < 0) {
+		pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot create state directory %s", dir);
+		goto out;
+	}
+	if ((uids != NULL ? record_uids(dir, acct, uids, err)
+			  : adopt_now(cfg, acct, dir, out, err)) < 0 ||
+	    setup_publish(&tg, err) < 0 || setup_verify(&tg, err) < 0)
+		goto out;
+	*path_r = xstrdup(tg.file);
+	rc = 0;
+out:
+	if (rc < 0 && created && store != NULL)
+		(void)unlink(store);
+	free(store);
+	free(dir);
+	config_free(cfg);
+	pf_free_secret(section);
+	setup_target_free(&tg);
+	return rc;
+}

@@ -184,6 +184,22 @@ expect_out 'skipped: getmail rc' "getmail: the IMAP retriever is skipped"
 expect_out 'IMAP retriever' "getmail: and named"
 nothing_written "a getmail IMAP file"
 
+# One file per account: the user's config has accounts.d/, so the account goes there, its uid
+# store into the main config's state_dir; -K overrides the peer's keep.
+mkdir -p "$T/split/accounts.d"
+printf 'state_dir = "%s"\n' "$T/split-state" >"$T/split/config"
+chmod 0600 "$T/split/config"
+cp "$T/split/config" "$T/split/config.before"
+printf 'G1\0001700000000\nG2\0001700000000\n' >"$HOME/.getmail/oldmail-127.0.0.1-$LAB_PORT_TLS-alice"
+pf_run gm-split -f "$T/split/config" --import getmail --maildir "$T/Maildir" -K
+pf_expect_rc 0 "getmail into accounts.d"
+[ -f "$T/split/accounts.d/alice.conf" ] || t_fail "no accounts.d/alice.conf"
+[ "$(stat -c %a "$T/split/accounts.d/alice.conf")" = 600 ] || t_fail "accounts.d/alice.conf is not 0600"
+cmp -s "$T/split/config" "$T/split/config.before" || t_fail "the main config was changed"
+grep -q 'keep = false' "$T/split/accounts.d/alice.conf" || t_fail "-K was not applied"
+[ "$(grep -c '^D G[12] - ' "$T/split-state/alice.uids")" = 2 ] ||
+	t_fail "the UIDs are not in the main config's state_dir"
+
 pf_run gm-nofile -f "$cfg" --import getmail "$T/missing.rc"
 pf_expect_rc 5 "a missing getmail file"
 pf_expect_err "does not exist" "a missing getmail file"

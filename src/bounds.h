@@ -50,6 +50,14 @@
 /* Uid store file as a whole (a corrupted or hostile file is refused). */
 #define PF_STORE_FILE_MAX (1024ULL * 1024 * 1024)
 
+/* Every poll ends (DESIGN.md section 9): a message body or a listing
+ * that, once `timeout` seconds have passed, has averaged fewer bytes a
+ * second than min_rate is cut off.  1 KiB/s is far below any working
+ * link, yet bounds a poll by the data it may carry (PF_MSG_HARD_MAX,
+ * PF_LISTING_MAX) instead of by the server's patience. */
+#define PF_MIN_RATE_DEFAULT 1024UL
+#define PF_MIN_RATE_MAX (1024UL * 1024 * 1024)
+
 /* Config: timeout in seconds, and the config file size. */
 #define PF_TIMEOUT_MAX 3600
 #define PF_CONFIG_FILE_MAX (1024 * 1024)

@@ -77,6 +77,7 @@ struct account {
 	char *tls_cert_file;
 	char *tls_key_file;
 	int timeout;            /* seconds, default 300 */
+	unsigned long min_rate; /* bytes/s a body or listing averages after timeout s */
 	char *user;
 	char *password;         /* secret; NULL when unset */
 	char *password_command; /* run with /bin/sh -c; NULL when unset */
@@ -105,6 +106,7 @@ struct config {
 	char *state_dir;        /* expanded; default $XDG_STATE_HOME/popfetch */
 	int poll_interval;      /* default 300 */
 	int jobs;               /* default 4 */
+	char *post_command;     /* the global one; accounts without their own get a copy */
 	struct account *accounts;
 	size_t naccounts;
 };

@@ -135,11 +135,21 @@ static void copy_account(struct account *a, cfg_t *sec, const char *file)
 	a->tls_key_file = dup_opt(sec, "tls_key_file");
 	a->timeout = config_is_set(sec, "timeout") ? (int)cfg_getint(sec, "timeout")
 		     : p != NULL ? p->timeout : CONFIG_TIMEOUT_DEFAULT;
+	a->min_rate = (unsigned long)cfg_getint(sec, "min_rate");
 	a->user = dup_opt(sec, "user");
 	a->password = dup_opt(sec, "password");
 	a->password_command = dup_opt(sec, "password_command");
 	a->auth = auth_of(sec, p);
+	a->dest = config_dest_of(sec);
 	a->maildir = dup_opt(sec, "maildir");
+	a->mbox = dup_opt(sec, "mbox");
+	a->mbox_lock_timeout = (int)cfg_getint(sec, "mbox_lock_timeout");
+	a->mda = dup_opt(sec, "mda");
+	a->mda_timeout = (int)cfg_getint(sec, "mda_timeout");
+	a->mda_from_line = cfg_getbool(sec, "mda_from_line") == cfg_true;
+	a->lmtp = dup_opt(sec, "lmtp");
+	a->lmtp_recipient = dup_opt(sec, "lmtp_recipient");
+	a->post_command = dup_opt(sec, "post_command");
 	a->keep = cfg_getbool(sec, "keep") == cfg_true;
 	a->delete_after = (int)cfg_getint(sec, "delete_after");
 	a->max_size = (uint64_t)cfg_getint(sec, "max_size");
@@ -166,7 +176,12 @@ int config_add_accounts(struct config *c, cfg_t *cfg, const char *file, struct p
 					    PF_CONFIG_ACCOUNTS_MAX);
 		c->accounts = xrealloc(c->accounts, (c->naccounts + 1) * sizeof *c->accounts);
 		memset(&c->accounts[c->naccounts], 0, sizeof *c->accounts);
-		copy_account(&c->accounts[c->naccounts++], sec, file);
+		copy_account(&c->accounts[c->naccounts], sec, file);
+		/* The main file's post_command is every account's default
+		 * (globals are read before any account). */
+		if (c->accounts[c->naccounts].post_command == NULL && c->post_command != NULL)
+			c->accounts[c->naccounts].post_command = xstrdup(c->post_command);
+		c->naccounts++;
 	}
 	return 0;
 }
@@ -176,6 +191,7 @@ int config_copy_globals(struct config *c, cfg_t *cfg, struct pf_error *err)
 	c->poll_interval = (int)cfg_getint(cfg, "poll_interval");
 	c->jobs = (int)cfg_getint(cfg, "jobs");
 	c->state_dir = dup_opt(cfg, "state_dir");
+	c->post_command = dup_opt(cfg, "post_command");
 	if (c->state_dir == NULL)
 		c->state_dir = config_xdg_path("XDG_STATE_HOME", ".local/state", NULL);
 	if (c->state_dir == NULL)
@@ -223,6 +239,7 @@ void config_free(struct config *cfg)
 	free(cfg->accounts);
 	free(cfg->path);
 	free(cfg->state_dir);
+	free(cfg->post_command);
 	free(cfg);
 }
 

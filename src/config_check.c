@@ -19,6 +19,34 @@
 #include "config.h"
 #include "config_int.h"
 
+/* --- destinations (DESIGN.md section 9) --------------------------------- */
+
+const char *const config_dest_keys[4] = {
+	[DEST_MAILDIR] = "maildir",
+	[DEST_MBOX] = "mbox",
+	[DEST_MDA] = "mda",
+	[DEST_LMTP] = "lmtp",
+};
+
+int config_one_destination(cfg_t *sec, cfg_opt_t *opt)
+{
+	for (size_t i = 0; i < sizeof config_dest_keys / sizeof config_dest_keys[0]; i++)
+		if (strcmp(config_dest_keys[i], opt->name) != 0 &&
+		    config_is_set(sec, config_dest_keys[i]))
+			return config_fail(sec, "account '%s' sets both '%s' and '%s': exactly one "
+					"destination (maildir, mbox, mda or lmtp)", cfg_title(sec),
+					config_dest_keys[i], opt->name);
+	return 0;
+}
+
+enum dest_kind config_dest_of(cfg_t *sec)
+{
+	for (size_t i = 0; i < sizeof config_dest_keys / sizeof config_dest_keys[0]; i++)
+		if (config_is_set(sec, config_dest_keys[i]))
+			return (enum dest_kind)i;
+	return DEST_MAILDIR;
+}
+
 /* --- per-account checks (run at the section's closing brace) ---------- */
 
 static int name_ok(const char *s)
@@ -47,14 +75,29 @@ static int check_name(cfg_t *root, cfg_t *sec)
 /* host may come from the preset (check_provider made sure it has one). */
 static int check_required(cfg_t *root, cfg_t *sec)
 {
-	static const char *const required[] = { "host", "user", "maildir" };
+	static const char *const required[] = { "host", "user" };
+	int dest = 0;
 
 	for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
 		if (cfg_getstr(sec, required[i]) == NULL &&
 		    !(i == 0 && config_is_set(sec, "provider")))
 			return config_fail(root, "account '%s' has no '%s'", cfg_title(sec),
 					required[i]);
+	for (size_t i = 0; i < sizeof config_dest_keys / sizeof config_dest_keys[0]; i++)
+		dest |= config_is_set(sec, config_dest_keys[i]);
+	if (!dest)
+		return config_fail(root, "account '%s' has no 'maildir' (nor another destination: "
+				"mbox, mda or lmtp)", cfg_title(sec));
 	return 0;
+}
+
+/* LMTP needs to know for whom (RCPT TO, RFC 2033 section 4.2). */
+static int check_lmtp_recipient(cfg_t *root, cfg_t *sec)
+{
+	if (!config_is_set(sec, "lmtp") || config_is_set(sec, "lmtp_recipient"))
+		return 0;
+	return config_fail(root, "account '%s' sets 'lmtp' without 'lmtp_recipient'",
+			cfg_title(sec));
 }
 
 static int check_secret_source(cfg_t *root, cfg_t *sec)
@@ -138,7 +181,7 @@ static int check_oauth2(cfg_t *root, cfg_t *sec)
 
 static int (*const account_checks[])(cfg_t *root, cfg_t *sec) = {
 	check_name, check_required, check_secret_source, check_plaintext, check_client_cert,
-	check_oauth2,
+	check_oauth2, check_lmtp_recipient,
 };
 
 int config_check_account(cfg_t *cfg, cfg_opt_t *opt)

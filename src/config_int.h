@@ -12,6 +12,10 @@
 #include "error.h"
 
 #define CONFIG_TIMEOUT_DEFAULT 300    /* DESIGN.md section 8 */
+/* How long an MDA may run, and how long to wait for an mbox's locks
+ * (popfetch.conf(5)). */
+#define CONFIG_MDA_TIMEOUT_DEFAULT 300
+#define CONFIG_MBOX_LOCK_TIMEOUT_DEFAULT 60
 /* Account names become file names: DESIGN.md section 8. */
 #define CONFIG_NAME_MAX 64
 
@@ -36,6 +40,17 @@ int config_fail(cfg_t *cfg, const char *fmt, ...) PF_PRINTF(2, 3);
 /* The validate callback of the "account" section: every check across the
  * keys of the account just closed.  0 or -1 (through config_fail). */
 int config_check_account(cfg_t *cfg, cfg_opt_t *opt);
+
+/* The destination keys, indexed by enum dest_kind. */
+extern const char *const config_dest_keys[4];
+
+/* A destination key's second check (after its value's): no other
+ * destination in the same account.  0 or -1 (through config_fail, so the
+ * message names the line of the second key). */
+int config_one_destination(cfg_t *sec, cfg_opt_t *opt);
+
+/* The destination the account sets (it sets exactly one). */
+enum dest_kind config_dest_of(cfg_t *sec);
 
 /* Whether the file set key (CFGF_NODEFAULT options only). */
 int config_is_set(cfg_t *sec, const char *name);

@@ -67,11 +67,21 @@ static cfg_opt_t account_opts[] = {
 	CFG_STR("tls_cert_file", NULL, CFGF_NODEFAULT),
 	CFG_STR("tls_key_file", NULL, CFGF_NODEFAULT),
 	CFG_INT("timeout", CONFIG_TIMEOUT_DEFAULT, CFGF_NODEFAULT),
+	CFG_INT("min_rate", (long)PF_MIN_RATE_DEFAULT, CFGF_NONE),
 	CFG_STR("user", NULL, CFGF_NODEFAULT),
 	CFG_STR("password", NULL, CFGF_NODEFAULT),
 	CFG_STR("password_command", NULL, CFGF_NODEFAULT),
 	CFG_INT_CB("auth", AUTH_AUTO, CFGF_NODEFAULT, parse_enum),
 	CFG_STR("maildir", NULL, CFGF_NODEFAULT),
+	/* The other destinations (delivery.h); exactly one per account. */
+	CFG_STR("mbox", NULL, CFGF_NODEFAULT),
+	CFG_INT("mbox_lock_timeout", CONFIG_MBOX_LOCK_TIMEOUT_DEFAULT, CFGF_NONE),
+	CFG_STR("mda", NULL, CFGF_NODEFAULT),
+	CFG_INT("mda_timeout", CONFIG_MDA_TIMEOUT_DEFAULT, CFGF_NONE),
+	CFG_BOOL("mda_from_line", cfg_false, CFGF_NONE),
+	CFG_STR("lmtp", NULL, CFGF_NODEFAULT),
+	CFG_STR("lmtp_recipient", NULL, CFGF_NODEFAULT),
+	CFG_STR("post_command", NULL, CFGF_NODEFAULT),
 	CFG_BOOL("keep", cfg_false, CFGF_NONE),
 	CFG_INT("delete_after", 0, CFGF_NONE),
 	CFG_INT("max_size", 0, CFGF_NONE),
@@ -88,6 +98,7 @@ static cfg_opt_t root_opts[] = {
 	CFG_STR("state_dir", NULL, CFGF_NODEFAULT),
 	CFG_INT("poll_interval", 300, CFGF_NONE),
 	CFG_INT("jobs", 4, CFGF_NONE),
+	CFG_STR("post_command", NULL, CFGF_NODEFAULT),
 	CFG_SEC("account", account_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_END()
 };
@@ -102,6 +113,8 @@ static const struct {
 } trusted_keys[] = {
 	{ "account", "password", "a password" },
 	{ "account", "password_command", NULL },
+	{ "account", "mda", NULL },
+	{ "account", "post_command", NULL },
 	{ "oauth2", "client_secret", "an OAuth2 client_secret" },
 };
 
@@ -140,6 +153,9 @@ static int check_command(cfg_t *cfg, cfg_opt_t *opt);
 static int check_fingerprint(cfg_t *cfg, cfg_opt_t *opt);
 static int check_provider(cfg_t *cfg, cfg_opt_t *opt);
 static int check_url(cfg_t *cfg, cfg_opt_t *opt);
+static int check_dest_path(cfg_t *cfg, cfg_opt_t *opt);
+static int check_dest_command(cfg_t *cfg, cfg_opt_t *opt);
+static int check_lmtp(cfg_t *cfg, cfg_opt_t *opt);
 
 struct check {
 	const char *section;         /* "root" or "account" */
@@ -153,6 +169,7 @@ static const struct check checks[] = {
 	{ "root", "state_dir", check_path, 0, 0, 1 },
 	{ "root", "poll_interval", check_range, 1, CONFIG_POLL_MAX, 1 },
 	{ "root", "jobs", check_range, 1, CONFIG_JOBS_MAX, 1 },
+	{ "root", "post_command", check_command, 0, 0, 1 },
 	{ "root", "account", config_check_account, 0, 0, 0 },
 	{ "account", "host", check_text, 0, 0, 0 },
 	{ "account", "port", check_range, 1, 65535, 0 },
@@ -162,10 +179,18 @@ static const struct check checks[] = {
 	{ "account", "tls_cert_file", check_path, 0, 0, 0 },
 	{ "account", "tls_key_file", check_path, 0, 0, 0 },
 	{ "account", "timeout", check_range, 1, PF_TIMEOUT_MAX, 0 },
+	{ "account", "min_rate", check_range, 1, (long)PF_MIN_RATE_MAX, 0 },
 	{ "account", "user", check_text, 0, 0, 0 },
 	{ "account", "password", check_secret, 0, 0, 0 },
 	{ "account", "password_command", check_command, 0, 0, 0 },
-	{ "account", "maildir", check_path, 0, 0, 0 },
+	{ "account", "maildir", check_dest_path, 0, 0, 0 },
+	{ "account", "mbox", check_dest_path, 0, 0, 0 },
+	{ "account", "mbox_lock_timeout", check_range, 0, PF_TIMEOUT_MAX, 0 },
+	{ "account", "mda", check_dest_command, 0, 0, 0 },
+	{ "account", "mda_timeout", check_range, 1, PF_TIMEOUT_MAX, 0 },
+	{ "account", "lmtp", check_lmtp, 0, 0, 0 },
+	{ "account", "lmtp_recipient", check_text, 0, 0, 0 },
+	{ "account", "post_command", check_command, 0, 0, 0 },
 	{ "account", "delete_after", check_range, 0, CONFIG_DELETE_AFTER_MAX, 0 },
 	{ "account", "max_size", check_range, 0, (long)PF_MSG_HARD_MAX, 0 },
 	{ "account", "fetch_limit", check_range, 0, (long)PF_LISTING_MAX, 0 },
@@ -239,55 +264,46 @@ static int check_path(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
-static int has_ctl(const char *s)
+/* The value of opt, or NULL after reporting it empty or longer than max
+ * octets (never quoting it: it may be a secret). */
+static const char *value_within(cfg_t *cfg, cfg_opt_t *opt, size_t max)
 {
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 1;
-	return 0;
+	const char *s = cfg_opt_getnstr(opt, 0);
+
+	if (s == NULL || s[0] == '\0') {
+		(void)config_fail(cfg, "option '%s' is empty", opt->name);
+		return NULL;
+	}
+	if (strlen(s) > max) {
+		(void)config_fail(cfg, "option '%s' is longer than %zu bytes", opt->name, max);
+		return NULL;
+	}
+	return s;
 }
 
 /* Host names and user names end up in protocol lines: a CR or LF would
  * inject a command (RFC 1939 commands end with CRLF). */
 static int check_text(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *s = cfg_opt_getnstr(opt, 0);
+	const char *s = value_within(cfg, opt, CONFIG_TEXT_MAX);
 
-	if (s == NULL || s[0] == '\0')
-		return config_fail(cfg, "option '%s' is empty", opt->name);
-	if (strlen(s) > CONFIG_TEXT_MAX)
-		return config_fail(cfg, "option '%s' is longer than %d bytes", opt->name,
-				CONFIG_TEXT_MAX);
-	if (has_ctl(s))
+	if (s != NULL && pf_has_ctl(s))
 		return config_fail(cfg, "option '%s' contains a control character", opt->name);
-	return 0;
+	return s != NULL ? 0 : -1;
 }
 
-/* Never quotes the value. */
 static int check_secret(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *s = cfg_opt_getnstr(opt, 0);
+	const char *s = value_within(cfg, opt, PF_SECRET_MAX);
 
-	if (s == NULL || s[0] == '\0')
-		return config_fail(cfg, "option '%s' is empty", opt->name);
-	if (strlen(s) > PF_SECRET_MAX)
-		return config_fail(cfg, "option '%s' is longer than %d bytes", opt->name,
-				PF_SECRET_MAX);
-	if (strpbrk(s, "\r\n") != NULL)
+	if (s != NULL && strpbrk(s, "\r\n") != NULL)
 		return config_fail(cfg, "option '%s' contains a line break", opt->name);
-	return 0;
+	return s != NULL ? 0 : -1;
 }
 
 static int check_command(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *s = cfg_opt_getnstr(opt, 0);
-
-	if (s == NULL || s[0] == '\0')
-		return config_fail(cfg, "option '%s' is empty", opt->name);
-	if (strlen(s) > CONFIG_COMMAND_MAX)
-		return config_fail(cfg, "option '%s' is longer than %d bytes", opt->name,
-				CONFIG_COMMAND_MAX);
-	return 0;
+	return value_within(cfg, opt, CONFIG_COMMAND_MAX) != NULL ? 0 : -1;
 }
 
 /* The syntax conn_tls accepts: "sha256:" (optional), then 32 bytes in hex,
@@ -350,10 +366,46 @@ static int check_url(cfg_t *cfg, cfg_opt_t *opt)
 	if (strlen(s) > CONFIG_URL_MAX)
 		return config_fail(cfg, "option '%s' is longer than %d bytes", opt->name,
 				CONFIG_URL_MAX);
-	if (has_ctl(s) || strpbrk(s, " \"<>") != NULL)
+	if (pf_has_ctl(s) || strpbrk(s, " \"<>") != NULL)
 		return config_fail(cfg, "option '%s' contains a blank, quote or control character",
 				opt->name);
 	return 0;
+}
+
+/* Destinations: the value's own check, then exactly one per account,
+ * reported at the line of the second. */
+static int check_dest_path(cfg_t *cfg, cfg_opt_t *opt)
+{
+	return check_path(cfg, opt) < 0 ? -1 : config_one_destination(cfg, opt);
+}
+
+static int check_dest_command(cfg_t *cfg, cfg_opt_t *opt)
+{
+	return check_command(cfg, opt) < 0 ? -1 : config_one_destination(cfg, opt);
+}
+
+/* "unix:/absolute/path" or "HOST:PORT" (an IPv6 address in brackets). */
+static int check_lmtp(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *s = cfg_opt_getnstr(opt, 0), *colon;
+	char *end;
+	long port;
+
+	if (check_text(cfg, opt) < 0)
+		return -1;
+	if (strncmp(s, "unix:", 5) == 0) {
+		if (s[5] != '/')
+			return config_fail(cfg, "option 'lmtp': '%.120s' needs an absolute socket path "
+					"(unix:/run/dovecot/lmtp)", s);
+		return config_one_destination(cfg, opt);
+	}
+	colon = strrchr(s, ':');
+	port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
+	if (colon == NULL || colon == s || colon[1] == '\0' || *end != '\0' || port < 1 ||
+	    port > 65535 || strchr(s, ' ') != NULL)
+		return config_fail(cfg, "invalid value '%.120s' for option 'lmtp' (expected "
+				"unix:/PATH or HOST:PORT)", s);
+	return config_one_destination(cfg, opt);
 }
 
 static int reject_global(cfg_t *cfg, cfg_opt_t *opt)

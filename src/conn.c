@@ -11,11 +11,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bounds.h"
@@ -30,6 +32,11 @@ struct conn {
 	int broken;            /* conn_starttls failed: no more I/O */
 	char *host;            /* as given to conn_open, for messages */
 	struct conn_tls *tls;  /* NULL until conn_starttls succeeds */
+	/* conn_transfer_begin: the overall bound of a body or listing. */
+	unsigned long min_rate;
+	int in_transfer;
+	int64_t xfer_start_ms;
+	uint64_t xfer_bytes;
 	/* Unread bytes are buf[rpos..wpos).  getline and peek share it. */
 	size_t rpos, wpos;
 	char buf[PF_IOBUF_SIZE];
@@ -37,17 +44,39 @@ struct conn {
 
 /* --- waiting ------------------------------------------------------------ */
 
+/* conn_request_stop: the CLOCK_MONOTONIC second at which every wait ends
+ * (0: no stop).  Seconds, so that it fits a sig_atomic_t. */
+static volatile sig_atomic_t stop_at_s;
+
+void conn_request_stop(void)
+{
+	struct timespec ts;
+
+	if (stop_at_s != 0 || clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return;
+	/* Rounded up: at least the whole grace, at most a second more. */
+	stop_at_s = (sig_atomic_t)(ts.tv_sec + 1 + CONN_STOP_GRACE_S);
+}
+
+static int64_t stop_deadline(void)
+{
+	return stop_at_s != 0 ? (int64_t)stop_at_s * 1000 : INT64_MAX;
+}
+
 static int64_t deadline_after(int timeout_s)
 {
 	return pf_now_ms() + (int64_t)timeout_s * 1000;
 }
 
 /* Waits until fd is ready for events.  1 ready (or in error: the next
- * read or write reports it), 0 deadline passed, -1 with errno. */
+ * read or write reports it), 0 deadline (or a stop's) passed, -1 with
+ * errno.  A stop request interrupts poll() (EINTR), so it is seen at
+ * once. */
 static int poll_until(int fd, short events, int64_t deadline)
 {
 	for (;;) {
-		int64_t left = deadline - pf_now_ms();
+		int64_t end = deadline < stop_deadline() ? deadline : stop_deadline();
+		int64_t left = end - pf_now_ms();
 		struct pollfd p = { .fd = fd, .events = events };
 		int r;
 
@@ -62,18 +91,78 @@ static int poll_until(int fd, short events, int64_t deadline)
 	}
 }
 
-/* poll_until with the error sentence "<what> <host> timed out after N s". */
-static int await(struct conn *c, short events, int64_t deadline, const char *what,
-		 enum pf_errclass timeout_cls, struct pf_error *err)
+/* --- the overall bound of a transfer -------------------------------------- */
+
+void conn_set_min_rate(struct conn *c, unsigned long bytes_per_s)
 {
-	int r = poll_until(c->fd, events, deadline);
+	c->min_rate = bytes_per_s > 0 ? bytes_per_s : 1;
+}
+
+void conn_transfer_begin(struct conn *c)
+{
+	c->in_transfer = 1;
+	c->xfer_start_ms = pf_now_ms();
+	c->xfer_bytes = 0;
+}
+
+void conn_transfer_end(struct conn *c)
+{
+	c->in_transfer = 0;
+}
+
+/* When the transfer falls below min_rate: the grace of one timeout, or
+ * later as far as the bytes read so far have earned. */
+static int64_t transfer_deadline(const struct conn *c)
+{
+	int64_t grace = (int64_t)c->timeout_s * 1000;
+	uint64_t earned = c->xfer_bytes / c->min_rate * 1000 +
+			  c->xfer_bytes % c->min_rate * 1000 / c->min_rate;
+
+	if (!c->in_transfer)
+		return INT64_MAX;
+	if (earned > (uint64_t)INT64_MAX / 2)
+		earned = (uint64_t)INT64_MAX / 2;
+	return c->xfer_start_ms + (grace > (int64_t)earned ? grace : (int64_t)earned);
+}
+
+/* The transfer's bound passed.  Nothing at all in that time is a plain
+ * stall, reported as the timeout it also is. */
+static int too_slow(const struct conn *c, const char *what, struct pf_error *err)
+{
+	if (c->xfer_bytes == 0)
+		return pf_error_set(err, PF_ERR_NET, "%s %s timed out after %d s", what, c->host,
+				    c->timeout_s);
+	return pf_error_set(err, PF_ERR_NET, "%s sent %llu bytes in %lld s, less than min_rate "
+			    "(%lu bytes a second): giving up", c->host,
+			    (unsigned long long)c->xfer_bytes,
+			    (long long)((pf_now_ms() - c->xfer_start_ms) / 1000), c->min_rate);
+}
+
+/* poll_until with the error sentence for what ended the wait: a stop
+ * request, the transfer's bound (bound: INT64_MAX for none), or the
+ * deadline ("<what> <host> timed out after N s"). */
+static int await_bounded(struct conn *c, short events, int64_t deadline, int64_t bound,
+			 const char *what, enum pf_errclass timeout_cls, struct pf_error *err)
+{
+	int r = poll_until(c->fd, events, bound < deadline ? bound : deadline);
+	int64_t now = pf_now_ms();
 
 	if (r > 0)
 		return 0;
-	if (r == 0)
-		return pf_error_set(err, timeout_cls, "%s %s timed out after %d s", what, c->host,
-				    c->timeout_s);
-	return pf_error_errno(err, PF_ERR_NET, errno, "waiting for %s: poll", c->host);
+	if (r < 0)
+		return pf_error_errno(err, PF_ERR_NET, errno, "waiting for %s: poll", c->host);
+	if (now >= stop_deadline())
+		return pf_error_set(err, PF_ERR_NET, "%s %s: stopped on request", what, c->host);
+	if (now >= bound)
+		return too_slow(c, what, err);
+	return pf_error_set(err, timeout_cls, "%s %s timed out after %d s", what, c->host,
+			    c->timeout_s);
+}
+
+static int await(struct conn *c, short events, int64_t deadline, const char *what,
+		 enum pf_errclass timeout_cls, struct pf_error *err)
+{
+	return await_bounded(c, events, deadline, INT64_MAX, what, timeout_cls, err);
 }
 
 /* --- connecting --------------------------------------------------------- */
@@ -180,6 +269,10 @@ struct conn *conn_open(const char *host, const char *port, int timeout_s, struct
 	c->host = xstrdup(host);
 	c->tls = NULL;
 	c->rpos = c->wpos = 0;
+	c->min_rate = PF_MIN_RATE_DEFAULT;
+	c->in_transfer = 0;
+	c->xfer_start_ms = 0;
+	c->xfer_bytes = 0;
 	return c;
 }
 
@@ -232,7 +325,6 @@ static int check_usable(const struct conn *c, struct pf_error *err)
 			    c->host);
 }
 
-/* Reads at least one more byte into buf[wpos..), which must have room. */
 /* Adds what the TLS layer has buffered already (a record read ahead), so
  * a caller gets large chunks: one write to disk per chunk, not per
  * record.  Errors and end of stream are left for the next read. */
@@ -247,17 +339,31 @@ static void fill_buffered(struct conn *c)
 		if (r <= 0)
 			return;
 		c->wpos += (size_t)r;
+		c->xfer_bytes += (uint64_t)r;
 	}
 }
 
+/* Reads at least one more byte into buf[wpos..), which must have room,
+ * by the deadline, within the transfer's bound and before a stop's. */
 static int fill(struct conn *c, int64_t deadline, const char *what, struct pf_error *err)
 {
 	for (;;) {
+		int64_t bound = transfer_deadline(c);
 		short events = POLLIN;
-		ssize_t r = io_read(c, c->buf + c->wpos, sizeof c->buf - c->wpos, &events, err);
+		ssize_t r;
 
+		/* Also checked when bytes are ready: a trickle may always have
+		 * its next byte there, and a stop must end a fast transfer of a
+		 * large message too. */
+		if (pf_now_ms() >= stop_deadline())
+			return pf_error_set(err, PF_ERR_NET, "%s %s: stopped on request", what,
+					    c->host);
+		if (pf_now_ms() >= bound)
+			return too_slow(c, what, err);
+		r = io_read(c, c->buf + c->wpos, sizeof c->buf - c->wpos, &events, err);
 		if (r > 0) {
 			c->wpos += (size_t)r;
+			c->xfer_bytes += (uint64_t)r;
 			fill_buffered(c);
 			return 0;
 		}
@@ -265,7 +371,7 @@ static int fill(struct conn *c, int64_t deadline, const char *what, struct pf_er
 			return pf_error_set(err, PF_ERR_NET, "connection closed by server %s", c->host);
 		if (r != CONN_IO_AGAIN)
 			return -1;
-		if (await(c, events, deadline, what, PF_ERR_NET, err) < 0)
+		if (await_bounded(c, events, deadline, bound, what, PF_ERR_NET, err) < 0)
 			return -1;
 	}
 }

@@ -62,6 +62,28 @@ struct conn *conn_open(const char *host, const char *port, int timeout_s,
 int conn_starttls(struct conn *c, const struct conn_tls_opts *opts,
 		  struct pf_error *err) PF_MUST_CHECK;
 
+/* The overall bound of a transfer (DESIGN.md section 9, "every poll
+ * ends"): between conn_transfer_begin and conn_transfer_end, once
+ * timeout seconds have passed, the bytes read must average at least
+ * min_rate a second (PF_MIN_RATE_DEFAULT until set; at least 1), or the
+ * next read fails with PF_ERR_NET.  The per-line and idle deadlines still
+ * apply inside a transfer.  pop3 wraps every multi-line reply and every
+ * message body in one, so a server sending one byte just inside the
+ * timeout still ends the poll. */
+void conn_set_min_rate(struct conn *c, unsigned long bytes_per_s);
+void conn_transfer_begin(struct conn *c);
+void conn_transfer_end(struct conn *c);
+
+/* Async-signal-safe (for a SIGTERM or SIGINT handler): from now on every
+ * read and wait of every connection of this process ends at the latest
+ * CONN_STOP_GRACE_S seconds later (a second more at most), with
+ * PF_ERR_NET ("stopped on request").  Enough for a message in flight, a drained request window,
+ * DELE and QUIT on a working link; a server that trickles or stalls is
+ * then left without QUIT, so nothing is deleted.  There is no way back:
+ * the process is stopping. */
+#define CONN_STOP_GRACE_S 5
+void conn_request_stop(void);
+
 /* Writes all of buf within the timeout.  0 or -1. */
 int conn_write(struct conn *c, const void *buf, size_t len,
 	       struct pf_error *err) PF_MUST_CHECK;

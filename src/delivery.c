@@ -18,6 +18,9 @@ static const struct {
 	const struct delivery_ops *ops;
 } table[] = {
 	{ DEST_MAILDIR, &delivery_maildir_ops },
+	{ DEST_MBOX, &delivery_mbox_ops },
+	{ DEST_MDA, &delivery_mda_ops },
+	{ DEST_LMTP, &delivery_lmtp_ops },
 };
 
 const struct delivery_ops *delivery_ops_find(enum dest_kind kind)

@@ -7,5 +7,8 @@
 #include "delivery.h"
 
 extern const struct delivery_ops delivery_maildir_ops;
+extern const struct delivery_ops delivery_mbox_ops;
+extern const struct delivery_ops delivery_mda_ops;
+extern const struct delivery_ops delivery_lmtp_ops;
 
 #endif

@@ -1,7 +1,9 @@
-/* fetch.c - see fetch.h.  One poll: lock and open the destination, connect and
- * log in (with backoff), load the uid store while the server lists, decide
- * what is new, hand it to fetch_batch.c (which owns the durability order of
- * DESIGN.md section 2), then DELE what is durable and QUIT. */
+/* fetch.c - see fetch.h.  One poll: lock and open the destination, connect
+ * and log in (with backoff), load the uid store while the server lists,
+ * ask the policy (fetch_policy.c, a pure function) for a plan, hand what
+ * it fetches to fetch_batch.c (which owns the durability order of
+ * DESIGN.md section 2), then DELE what the plan deletes once durable, and
+ * QUIT.  A provider's quirk may make the policy ask for another session. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +15,12 @@
 #include "delivery.h"
 #include "fetch.h"
 #include "fetch_int.h"
+#include "fetch_policy.h"
 #include "lock.h"
 #include "log.h"
 #include "oauth2.h"
 #include "pop3.h"
+#include "post_command.h"
 #include "progress.h"
 #include "provider.h"
 #include "uidstore.h"
@@ -24,8 +28,6 @@
 
 /* DESIGN.md section 8: a UID is forgotten 7 days after it was last seen. */
 #define FORGET_GRACE_S (7 * 24 * 3600)
-/* Untouched messages reported one by one in a poll; then one line more. */
-#define UNTOUCHED_REPORTS_MAX 20
 
 /* --- local side -------------------------------------------------------- */
 
@@ -72,6 +74,11 @@ static int open_store(struct poll *pl)
 
 	pl->store = uidstore_open(pl->cfg->state_dir, a->name, a->host, a->user, pl->err);
 	if (pl->store == NULL)
+		return -1;
+	/* DESIGN.md section 2: a store recorded for another server or user
+	 * must not skip or delete anything; stop before reading the listing
+	 * (the connection closes without QUIT: nothing is deleted). */
+	if (uidstore_check_binding(pl->store, pl->err) < 0)
 		return -1;
 	if (uidstore_each_pending(pl->store, resolve_pending, pl) < 0)
 		return -1;
@@ -152,6 +159,7 @@ static int note_login(struct poll *pl, struct backoff *b, int rc)
 	return rc;
 }
 
+/* TCP, then pop3 opens the session (TLS, greeting, CAPA, STLS). */
 static int open_session(struct poll *pl, const struct conn_tls_opts *o)
 {
 	const struct account *a = pl->acct;
@@ -159,17 +167,10 @@ static int open_session(struct poll *pl, const struct conn_tls_opts *o)
 
 	if (c == NULL)
 		return -1;
-	/* Implicit TLS: verified before the first POP3 byte is read. */
-	if (a->tls == TLS_IMPLICIT && conn_starttls(c, o, pl->err) < 0) {
-		conn_close(c);
-		return -1;
-	}
+	conn_set_min_rate(c, a->min_rate); /* every body and listing ends */
 	pl->pop = pop3_new(c);
 	pop3_set_peer(pl->pop, a->host, a->port); /* for OAUTHBEARER's host= and port= */
-	if (pop3_open(pl->pop, pl->err) < 0)
-		return -1;
-	if (a->tls == TLS_STARTTLS &&
-	    (pop3_stls(pl->pop, o, pl->err) < 0 || pop3_capa(pl->pop, pl->err) < 0))
+	if (pop3_open(pl->pop, a->tls, o, pl->err) < 0)
 		return -1;
 	if (conn_is_tls(c))
 		log_verbose("%s: connected to %s port %s, %s", a->name, a->host, a->port,
@@ -227,17 +228,17 @@ static void advise_login(struct poll *pl)
 }
 
 /* The secret is fetched first: a password_command that fails, or a
- * backoff in force, must not cost a connection to the server. */
+ * backoff in force, must not cost a connection to the server.  It is kept
+ * for the poll's later sessions (a provider quirk may ask for several):
+ * one password_command run or token refresh a poll. */
 static int connect_server(struct poll *pl)
 {
 	const struct account *a = pl->acct;
 	struct conn_tls_opts o;
 	struct backoff b;
-	char *secret;
 	int rc;
 
-	secret = cred_get_secret(pl->cfg, a, pl->err);
-	if (secret == NULL)
+	if (pl->secret == NULL && (pl->secret = cred_get_secret(pl->cfg, a, pl->err)) == NULL)
 		return -1;
 	memset(&b, 0, sizeof b);
 	if (!pl->probe)
@@ -245,192 +246,168 @@ static int connect_server(struct poll *pl)
 	/* An OAuth2 access token changes with every refresh: the backoff
 	 * follows the client instead (--authorize starts it afresh). */
 	rc = pl->probe ? 0 : backoff_blocks(pl, &b, a->oauth2.enabled ? a->oauth2.client_id
-								     : secret);
+								     : pl->secret);
 	if (rc == 0) {
 		tls_opts(a, &o);
 		rc = open_session(pl, &o);
 		if (rc == 0) {
 			pop3_expect_listing(pl->pop); /* every caller lists next */
-			rc = pop3_login(pl->pop, a->auth, a->user, secret, pl->err);
+			rc = pop3_login(pl->pop, a->auth, a->user, pl->secret, pl->err);
 			if (rc < 0)
-				rc = login_again_oauth2(pl, &secret);
+				rc = login_again_oauth2(pl, &pl->secret);
 			if (rc < 0)
 				advise_login(pl);
 			if (!pl->probe)
 				rc = note_login(pl, &b, rc);
 		}
 	}
-	pf_free_secret(secret);
 	return rc;
 }
 
-/* --- what to fetch ------------------------------------------------------ */
+/* --- the plan: the store's answers in, reports out ------------------------ */
 
-/* keep + delete_after: a delivered message first recorded delete_after
- * days ago is due for deletion. */
-static int expired(const struct poll *pl, const char *uid)
+/* The rules of fetch_policy.h for this poll: the account's settings, the
+ * command line's overrides and the provider's quirks, as data. */
+static void poll_rules(struct poll *pl, const struct fetch_opts *opts)
 {
-	time_t first;
+	const struct account *a = pl->acct;
+	const struct provider *pv = provider_find(a->provider);
+	struct fetch_rules *r = &pl->rules;
 
-	if (!pl->keep || pl->acct->delete_after <= 0)
-		return 0;
-	first = uidstore_first_seen(pl->store, uid);
-	return first > 0 && pl->now - first >= (time_t)pl->acct->delete_after * 86400;
+	memset(r, 0, sizeof *r);
+	r->keep = opts->keep >= 0 ? opts->keep : a->keep;
+	r->check_only = opts->check_only;
+	r->delete_after = a->delete_after;
+	r->max_size = a->max_size;
+	r->limit = opts->limit ? opts->limit : a->fetch_limit;
+	r->sessions_max = pv != NULL ? pv->sessions_max : 1;
+	r->listing_cap = pv != NULL ? pv->listing_cap : 0;
+	/* The store's binding to host and user (DESIGN.md section 2) is
+	 * checked when it is opened; a store found bound to another server
+	 * arrives here as FETCH_STORE_FOREIGN and the policy touches
+	 * nothing. */
+	r->store = FETCH_STORE_BOUND;
+	pl->keep = r->keep;
+	pl->limit = r->limit;
+	pl->max_size = r->max_size;
 }
 
-/* A key for an untouched message that stays the same in every session
- * of the poll, where numbers do not (pop3.h). */
-static uint32_t untouched_key(const struct pop3_msg *m)
+/* What the uid store says about each listed message, for the policy.  Every
+ * listed uid is marked seen (a uid is forgotten only when absent from
+ * complete listings); the store is asked for first_seen only where the
+ * rules can use it. */
+static struct fetch_entry *store_answers(struct poll *pl)
 {
-	return (m->bad_key << 1) | (m->uid_state == POP3_UID_SHARED);
-}
+	struct fetch_entry *e = xcalloc(pl->nmsgs ? pl->nmsgs : 1, sizeof *e);
+	int want_first = pl->rules.keep && pl->rules.delete_after > 0;
 
-/* Issue 12: a message without a usable UID stays on the server, never
- * retrieved and never deleted, and is reported once a poll. */
-static void report_untouched(struct poll *pl, const struct pop3_msg *m)
-{
-	uint32_t key = untouched_key(m);
+	for (size_t i = 0; i < pl->nmsgs; i++) {
+		const struct pop3_msg *m = &pl->msgs[i];
 
-	pl->res->untouched++;
-	for (size_t i = 0; i < pl->nreported; i++)
-		if (pl->reported[i] == key)
-			return;
-	/* A hostile listing may have thousands: the summary counts them. */
-	if (pl->nreported == UNTOUCHED_REPORTS_MAX) {
-		log_warn("%s: more messages without a usable UID are left on the server",
-			 pl->acct->name);
-		pl->nreported++;
-	}
-	if (pl->nreported > UNTOUCHED_REPORTS_MAX)
-		return;
-	pl->reported = xrealloc(pl->reported, (pl->nreported + 1) * sizeof *pl->reported);
-	pl->reported[pl->nreported++] = key;
-	if (m->uid_state == POP3_UID_INVALID)
-		log_warn("%s: message %lu left on the server: its UIDL line has no valid UID "
-			 "(RFC 1939: 1 to 70 characters 0x21-0x7E)", pl->acct->name, m->num);
-	else
-		log_warn("%s: message %lu left on the server: another message has the same UID %s",
-			 pl->acct->name, m->num, m->uid);
-}
-
-/* Fills want[] with the listing indexes of the messages not delivered yet,
- * in server order, and marks what is already durable as deletable.
- * Returns the count.  Sizes may not be known yet: see choose(). */
-static size_t plan(struct poll *pl, size_t *want)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < pl->nmsgs; i++) {
-		struct pop3_msg *m = &pl->msgs[i];
-
+		e[i].size = m->size;
+		if (m->uid_state == POP3_UID_INVALID) {
+			e[i].uid = FETCH_UID_INVALID;
+			continue;
+		}
+		if (m->uid[0] == '\0') {
+			e[i].uid = FETCH_UID_NONE;
+			continue;
+		}
 		/* A shared uid is still on the server: not to be forgotten. */
-		if (m->uid_state == POP3_UID_SHARED)
-			uidstore_mark_seen(pl->store, m->uid, pl->now);
-		if (m->uid_state != POP3_UID_OK) {
-			report_untouched(pl, m);
+		uidstore_mark_seen(pl->store, m->uid, pl->now);
+		if (m->uid_state == POP3_UID_SHARED) {
+			e[i].uid = FETCH_UID_SHARED;
 			continue;
 		}
-		if (m->uid[0] != '\0') {
-			uidstore_mark_seen(pl->store, m->uid, pl->now);
-			if (uidstore_get(pl->store, m->uid, NULL) == UID_DELIVERED) {
-				pl->deletable[i] = 1;
-				if (expired(pl, m->uid))
-					pl->res->expired++;
-				continue;
-			}
-		}
-		pl->res->fresh++;
-		want[n++] = i;
+		e[i].uid = FETCH_UID_OK;
+		e[i].delivered = uidstore_get(pl->store, m->uid, NULL) == UID_DELIVERED;
+		if (e[i].delivered && want_first)
+			e[i].first_seen = uidstore_first_seen(pl->store, m->uid);
 	}
-	return n;
+	return e;
 }
 
-/* Keeps of want[0..n) what max_size (by LIST size) and the fetch limit
- * allow.  Returns the new count. */
-static size_t choose(struct poll *pl, size_t *want, size_t n)
+/* The plan's refusals as errors: nothing was touched. */
+static int plan_refused(struct poll *pl, const struct fetch_plan *p)
 {
-	size_t kept = 0;
-
-	for (size_t k = 0; k < n; k++) {
-		const struct pop3_msg *m = &pl->msgs[want[k]];
-
-		if (pl->max_size && m->size > pl->max_size) {
-			log_info("%s: skipping message %lu: %llu bytes is over max_size",
-				 pl->acct->name, m->num, (unsigned long long)m->size);
-			pl->res->skipped++;
-			continue;
-		}
-		if (pl->limit && kept >= pl->limit)
-			continue;
-		want[kept++] = want[k];
-	}
-	return kept;
+	if (p->verdict == FETCH_STOP_NO_UIDL)
+		return pf_error_set(pl->err, PF_ERR_PROTO,
+				    "server does not support UIDL, which keep mode and "
+				    "--check need (use keep = false)");
+	if (p->verdict == FETCH_STOP_FOREIGN_STORE)
+		return pf_error_set(pl->err, PF_ERR_CONFIG,
+				    "the uid store of %s belongs to another server or user; "
+				    "nothing was fetched or deleted", pl->acct->name);
+	return 0;
 }
 
-/* LIST only when there is something new.  When the whole maildrop is
- * smaller than the request window and than max_size, no size can change
- * what is requested: the RETRs go out with LIST, no round trip waits for
- * it.  Otherwise LIST is read first.  Returns the count to fetch, or -1. */
-static long sizes_and_requests(struct poll *pl, size_t *want, size_t n)
+/* LIST only when there is something new.  When no size can change the
+ * plan and the maildrop is smaller than the request window, the RETRs go
+ * out with LIST, no round trip waits for it.  Otherwise LIST is read
+ * first and the plan made again with the sizes (max_size). */
+static int sizes_and_requests(struct poll *pl, struct fetch_session *s, struct fetch_entry *e,
+			      struct fetch_plan *p)
 {
-	uint64_t octets = pop3_maildrop_octets(pl->pop);
-	int ahead = pop3_caps(pl->pop)->pipelining && octets <= FETCH_WINDOW_BYTES &&
-		    (!pl->max_size || octets <= pl->max_size);
+	int ahead = pop3_caps(pl->pop)->pipelining && s->maildrop_octets <= FETCH_WINDOW_BYTES;
 
-	if (n == 0 || pop3_have_sizes(pl->pop)) {
-		n = choose(pl, want, n);
-		return fetch_request_ahead(pl, want, n) < 0 ? -1 : (long)n;
-	}
+	if (p->nfetch == 0 || s->sizes_known)
+		return fetch_request_ahead(pl, p->fetch, p->nfetch);
 	if (pop3_sizes_send(pl->pop, pl->err) < 0)
 		return -1;
-	if (ahead) {
-		n = choose(pl, want, n); /* the limit only: no size is over max_size */
-		if (fetch_request_ahead(pl, want, n) < 0 ||
+	if (ahead && p->verdict == FETCH_GO) {
+		if (fetch_request_ahead(pl, p->fetch, p->nfetch) < 0 ||
 		    pop3_sizes_read(pl->pop, pl->msgs, pl->nmsgs, pl->err) < 0)
 			return -1;
-		fetch_window_sized(pl, want);
-		return (long)n;
+		fetch_window_sized(pl, p->fetch);
+		return 0;
 	}
 	if (pop3_sizes_read(pl->pop, pl->msgs, pl->nmsgs, pl->err) < 0)
 		return -1;
-	n = choose(pl, want, n);
-	return fetch_request_ahead(pl, want, n) < 0 ? -1 : (long)n;
+	s->sizes_known = 1;
+	for (size_t i = 0; i < pl->nmsgs; i++)
+		e[i].size = pl->msgs[i].size;
+	fetch_plan_make(&pl->rules, s, e, pl->nmsgs, p);
+	return fetch_request_ahead(pl, p->fetch, p->nfetch);
 }
 
-/* --- deletion and the end of the poll ------------------------------------ */
+/* --- carrying the plan out ------------------------------------------------ */
 
-/* DELE every message whose UID is durably delivered (DESIGN.md section 8:
- * also those fetched by earlier polls), or in keep mode those whose
- * delete_after has passed, a pipeline window at a time. */
-static int delete_delivered(struct poll *pl)
+/* DELE what the plan deletes (delivered before; in delete mode also what
+ * this session made durable), a pipeline window at a time.  *deleted_r
+ * counts the DELEs the server accepted. */
+static int delete_planned(struct poll *pl, const struct fetch_plan *p, unsigned long *deleted_r)
 {
 	size_t i, queued = 0;
 
+	*deleted_r = 0;
 	for (i = 0; i < pl->nmsgs; i++) {
-		if (!pl->deletable[i] || (pl->keep && !expired(pl, pl->msgs[i].uid)))
+		if (p->act[i] != FETCH_ACT_DELETE &&
+		    !(p->act[i] == FETCH_ACT_FETCH && p->delete_fetched && pl->deletable[i]))
 			continue;
 		if (pop3_dele_queue(pl->pop, pl->msgs[i].num, pl->err) < 0)
 			return -1;
 		if (++queued == POP3_PIPELINE_MAX) {
 			if (pop3_dele_flush(pl->pop, pl->err) < 0)
 				return -1;
+			*deleted_r += queued;
 			pl->res->deleted += queued;
 			queued = 0;
 		}
 	}
 	if (pop3_dele_flush(pl->pop, pl->err) < 0)
 		return -1;
+	*deleted_r += queued;
 	pl->res->deleted += queued;
-	if (pl->res->deleted > 0)
+	if (*deleted_r > 0)
 		pf_step("DELE sent");
 	return 0;
 }
 
-/* Forgets UIDs long gone from the server, now that the listing was
- * complete, and rewrites the store when that is worth it. */
-static int tidy_store(struct poll *pl)
+/* Forgets UIDs long gone from the server when the listing was complete,
+ * and rewrites the store when that is worth it. */
+static int tidy_store(struct poll *pl, const struct fetch_plan *p)
 {
-	size_t n = uidstore_expire(pl->store, pl->now, FORGET_GRACE_S);
+	size_t n = p->complete ? uidstore_expire(pl->store, pl->now, FORGET_GRACE_S) : 0;
 
 	if (n > 0)
 		log_verbose("%s: forgot %zu UIDs no longer on the server", pl->acct->name, n);
@@ -439,66 +416,130 @@ static int tidy_store(struct poll *pl)
 	return uidstore_compact(pl->store, pl->err);
 }
 
-static void start_progress(struct poll *pl, const size_t *want, size_t n)
+static void start_progress(struct poll *pl, const struct fetch_plan *p)
 {
 	uint64_t bytes = 0;
 
-	for (size_t i = 0; i < n; i++)
-		bytes += pl->msgs[want[i]].size;
-	progress_begin(&pl->progress, pl->progress_out, pl->acct->name, n, bytes);
+	for (size_t i = 0; i < p->nfetch; i++)
+		bytes += pl->msgs[p->fetch[i]].size;
+	progress_begin(&pl->progress, pl->progress_out, pl->acct->name, p->nfetch, bytes);
 }
 
-static int transact(struct poll *pl, int check_only)
+/* Retrieves and deletes what the plan says.  *deleted_r counts this
+ * session's DELEs; *quit_r tells whether the session may still QUIT after
+ * an error: a message the server refused (PF_ERR_SERVER) is no reason to
+ * keep the durable ones on the server. */
+static int carry_out(struct poll *pl, struct fetch_session *s, struct fetch_entry *e,
+		     struct fetch_plan *p, unsigned long *deleted_r, int *quit_r)
 {
-	size_t *want, nwant;
-	int rc;
+	int rc = sizes_and_requests(pl, s, e, p);
 
-	if (pop3_listing(pl->pop, &pl->msgs, &pl->nmsgs, pl->err) < 0)
+	*deleted_r = 0;
+	*quit_r = 0;
+	if (rc < 0)
 		return -1;
-	pl->res->listed = pl->nmsgs;
-	for (size_t i = 0; i < pl->nmsgs; i++)
-		if (pl->msgs[i].uid[0] == '\0' && pl->msgs[i].uid_state == POP3_UID_OK &&
-		    (pl->keep || check_only))
-			return pf_error_set(pl->err, PF_ERR_PROTO,
-					    "server does not support UIDL, which keep mode and "
-					    "--check need (use keep = false)");
-	pl->deletable = xcalloc(pl->nmsgs ? pl->nmsgs : 1, 1);
-	want = xcalloc(pl->nmsgs ? pl->nmsgs : 1, sizeof *want);
-	nwant = plan(pl, want);
-	if (check_only) {
-		rc = 0;
-	} else {
-		long n = sizes_and_requests(pl, want, nwant);
-
-		if (n < 0) {
-			free(want);
-			return -1;
-		}
-		nwant = (size_t)n;
-		start_progress(pl, want, nwant);
-		rc = fetch_batches(pl, want, nwant);
-	}
+	fetch_account_plan(pl, p);
+	start_progress(pl, p);
+	rc = fetch_batches(pl, p->fetch, p->nfetch);
 	progress_end(&pl->progress);
-	free(want);
 	if (rc < 0 && pl->err->cls != PF_ERR_SERVER)
 		return -1;
-	if (!check_only && (!pl->keep || pl->res->expired) && delete_delivered(pl) < 0)
+	if (delete_planned(pl, p, deleted_r) < 0)
 		return -1;
-	if (tidy_store(pl) < 0)
-		return -1;
-	/* Without deletions the reply to QUIT tells nothing: no round trip. */
-	if ((pl->res->deleted == 0 ? pop3_quit_nowait(pl->pop, pl->err)
-				   : pop3_quit(pl->pop, pl->err)) < 0)
+	*quit_r = 1;
+	return rc;
+}
+
+/* Forgets what may be forgotten and ends the session: without deletions
+ * the reply to QUIT tells nothing, so no round trip waits for it. */
+static int finish_session(struct poll *pl, const struct fetch_plan *p, unsigned long deleted)
+{
+	if (tidy_store(pl, p) < 0 ||
+	    (deleted == 0 ? pop3_quit_nowait(pl->pop, pl->err) : pop3_quit(pl->pop, pl->err)) < 0)
 		return -1;
 	pf_step("QUIT");
+	return 0;
+}
+
+/* One session from the listing to QUIT; *another_r tells whether the
+ * policy wants one more. */
+static int run_session(struct poll *pl, unsigned number, int *another_r)
+{
+	struct fetch_session s = { .number = number, .fetched = pl->res->fetched, .now = pl->now };
+	struct fetch_plan p = { 0 };
+	struct fetch_entry *e;
+	unsigned long deleted = 0;
+	int rc, quit = 0;
+
+	*another_r = 0;
+	if (pop3_listing(pl->pop, &pl->msgs, &pl->nmsgs, pl->err) < 0)
+		return -1;
+	pl->deletable = xcalloc(pl->nmsgs ? pl->nmsgs : 1, 1);
+	p.act = xcalloc(pl->nmsgs ? pl->nmsgs : 1, sizeof *p.act);
+	p.fetch = xcalloc(pl->nmsgs ? pl->nmsgs : 1, sizeof *p.fetch);
+	e = store_answers(pl);
+	s.sizes_known = pop3_have_sizes(pl->pop);
+	s.maildrop_octets = pop3_maildrop_octets(pl->pop);
+	fetch_plan_make(&pl->rules, &s, e, pl->nmsgs, &p);
+	rc = plan_refused(pl, &p);
+	if (rc == 0 && pl->rules.check_only) {
+		fetch_account_plan(pl, &p);
+		quit = 1;
+	} else if (rc == 0) {
+		rc = carry_out(pl, &s, e, &p, &deleted, &quit);
+	}
+	if (quit && finish_session(pl, &p, deleted) < 0)
+		rc = -1;
+	*another_r = rc == 0 && fetch_plan_another(&pl->rules, &s, &p, pl->res->fetched - s.fetched,
+						   fetch_stop_requested());
+	free(e);
+	free(p.act);
+	free(p.fetch);
+	return rc;
+}
+
+/* Frees one session's connection and listing. */
+static void end_session(struct poll *pl)
+{
+	pop3_free(pl->pop);
+	pl->pop = NULL;
+	free(pl->msgs);
+	pl->msgs = NULL;
+	pl->nmsgs = 0;
+	free(pl->deletable);
+	pl->deletable = NULL;
+}
+
+/* Sessions one after the other while the policy wants more (a provider
+ * quirk: fetch_policy.h), each connected and logged in anew.  The first
+ * one is connected already. */
+static int run_sessions(struct poll *pl)
+{
+	int another = 0, rc = run_session(pl, 1, &another);
+
+	for (unsigned number = 2; rc == 0 && another; number++) {
+		log_verbose("%s: session %u: the server lists part of the maildrop a session",
+			    pl->acct->name, number);
+		end_session(pl);
+		rc = connect_server(pl);
+		if (rc == 0)
+			rc = run_session(pl, number, &another);
+	}
+	/* A destination refused some messages (an MDA's exit 75): they stay
+	 * on the server, but what it took is deleted like any delivered mail
+	 * (else one message an MDA always refuses would keep the whole
+	 * mailbox on the server), and the poll still fails (exit 10). */
+	if (rc == 0 && pl->deferred.cls != PF_ERR_NONE) {
+		*pl->err = pl->deferred;
+		rc = -1;
+	}
 	return rc;
 }
 
 static void poll_free(struct poll *pl)
 {
-	pop3_free(pl->pop);
-	free(pl->msgs);
-	free(pl->deletable);
+	end_session(pl);
+	pf_free_secret(pl->secret);
 	free(pl->reported);
 	free(pl->buf);
 	delivery_close(pl->dest);
@@ -514,11 +555,9 @@ int fetch_account(const struct config *cfg, const struct account *acct,
 	int rc;
 
 	memset(res, 0, sizeof *res);
-	pl.keep = opts->keep >= 0 ? opts->keep : acct->keep;
-	pl.limit = opts->limit ? opts->limit : acct->fetch_limit;
+	poll_rules(&pl, opts);
 	pl.retry_now = opts->retry_now;
 	pl.progress_out = opts->progress;
-	pl.max_size = acct->max_size;
 	pl.now = time(NULL);
 	pl.buf = xmalloc(PF_STORE_LINE_MAX + PF_IOBUF_SIZE + 2);
 	rc = open_local(&pl);
@@ -527,9 +566,14 @@ int fetch_account(const struct config *cfg, const struct account *acct,
 	if (rc == 0)
 		rc = open_store(&pl);
 	if (rc == 0)
-		rc = transact(&pl, opts->check_only);
+		rc = run_sessions(&pl);
+	if (pl.store != NULL) /* for popfetch --status (status.h) */
+		res->stored = uidstore_count(pl.store);
 	poll_free(&pl);
 	res->seconds = (double)(pf_now_ms() - start) / 1000.0;
+	/* After the lock is released: a slow indexer never delays the next
+	 * poll; a failure is logged and never changes rc. */
+	post_command_run(acct, res->fetched);
 	return rc;
 }
 

@@ -20,24 +20,32 @@ struct fetch_opts {
 };
 
 struct fetch_result {
-	unsigned long listed;   /* messages on the server */
+	unsigned long listed;   /* messages on the server (the longest listing) */
 	unsigned long fresh;    /* not delivered before (with -c: would fetch) */
 	unsigned long fetched;  /* delivered in this poll */
 	unsigned long deleted;  /* DELE accepted (effective after QUIT) */
 	unsigned long skipped;  /* over max_size, or refused by the server */
 	unsigned long expired;  /* kept messages due for deletion (delete_after) */
 	unsigned long untouched; /* left alone: an invalid or shared UID */
+	int capped;             /* a listing may have been cut short by the server
+				 * (provider quirk): fresh is a lower bound */
 	uint64_t bytes;         /* bytes written to the Maildir */
+	unsigned long stored;   /* UIDs in the uid store at the end; 0: not opened */
 	double seconds;
 };
 
 /* Async-signal-safe: asks a running poll to finish the batch in flight,
- * delete what is durable, QUIT and return. */
+ * delete what is durable, QUIT and return, all within CONN_STOP_GRACE_S
+ * seconds (conn.h): past that the connection is dropped without QUIT,
+ * the message in flight is not delivered and nothing is deleted. */
 void fetch_request_stop(void);
 
 /* Polls acct once: lock, connect, log in, list, fetch what is new into its
- * Maildir durably, delete what may be deleted, quit.  Fills *res (also on
- * failure: what was delivered before it).  0 or -1 with err set. */
+ * Maildir durably, delete what may be deleted, quit; again while the
+ * provider's preset says the server lists part of the maildrop a session
+ * and the last session brought something new (fetch_policy.h).  Fills
+ * *res (also on failure: what was delivered before it), counted over the
+ * sessions.  0 or -1 with err set. */
 int fetch_account(const struct config *cfg, const struct account *acct,
 		  const struct fetch_opts *opts, struct fetch_result *res,
 		  struct pf_error *err) PF_MUST_CHECK;

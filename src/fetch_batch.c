@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "conn.h"
 #include "fetch_int.h"
 #include "delivery.h"
 #include "log.h"
@@ -53,6 +54,14 @@ static volatile sig_atomic_t stop_requested;
 void fetch_request_stop(void)
 {
 	stop_requested = 1;
+	/* A message in flight that never ends (a trickling server) must not
+	 * hold the stop: conn bounds every wait from now on. */
+	conn_request_stop();
+}
+
+int fetch_stop_requested(void)
+{
+	return stop_requested != 0;
 }
 
 /* --- one message --------------------------------------------------------- */
@@ -386,10 +395,6 @@ int fetch_batches(struct poll *pl, const size_t *want, size_t total)
 	items = xcalloc(total < pl->batch_max ? total : pl->batch_max, sizeof *items);
 	rc = run_batches(pl, want, total, items);
 	free(items);
-	if (rc == 0 && pl->deferred.cls != PF_ERR_NONE) {
-		*pl->err = pl->deferred;
-		rc = -1;
-	}
 	if (saved.rlim_cur != 0 && setrlimit(RLIMIT_NOFILE, &saved) < 0)
 		log_warn("%s: cannot restore the descriptor limit: %s", pl->acct->name,
 			 strerror(errno));

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "error.h"
 #include "fetch.h"
+#include "fetch_policy.h"
 #include "progress.h"
 
 struct delivery;
@@ -47,8 +48,12 @@ struct poll {
 	struct pop3_msg *msgs;
 	size_t nmsgs;
 	unsigned char *deletable; /* per listing index: durable locally */
-	uint32_t *reported;       /* keys of untouched messages reported this poll */
-	size_t nreported;
+	struct fetch_rules rules; /* fetch_policy.h: settings, options, quirks */
+	char *secret;             /* for every session of the poll; wiped */
+	/* Messages reported (skipped, untouched) by the poll's sessions: a
+	 * set of keys, so that a later session does not report them again. */
+	uint64_t *reported;
+	size_t nreported, reported_cap;
 	char *buf;                /* decoded body chunk */
 	struct progress progress;
 	struct pf_error deferred; /* a destination's refusal the poll went on after */
@@ -69,6 +74,15 @@ void fetch_window_sized(struct poll *pl, const size_t *want);
  * marks pl->deletable and counts in pl->res.  Stops early after
  * fetch_request_stop().  0 or -1. */
 int fetch_batches(struct poll *pl, const size_t *want, size_t total) PF_MUST_CHECK;
+
+/* Reports what plan p leaves out of the session's listing (pl->msgs) and
+ * adds the session's counts to pl->res (fetch_report.c).  A message an
+ * earlier session of the poll reported is neither reported nor counted
+ * again. */
+void fetch_account_plan(struct poll *pl, const struct fetch_plan *p);
+
+/* Whether fetch_request_stop() was called. */
+int fetch_stop_requested(void);
 
 /* fetch.c's connect and login path (backoff, OAuth2 retry) and the
  * poll's teardown, for fetch_adopt.c. */

@@ -19,6 +19,7 @@
 #include "rebuild.h"
 #include "scheduler.h"
 #include "setup.h"
+#include "status.h"
 #include "util.h"
 
 #define EXIT_NEW_MAIL SCHED_EXIT_NEW_MAIL
@@ -38,6 +39,8 @@ enum { OPT_RETRY_NOW = 256, OPT_DAEMON, OPT_LOG, OPT_REBUILD, OPT_PROGRESS, OPT_
        OPT_TOKEN, OPT_SERVERINFO, OPT_LOGIN, OPT_STATUS, OPT_JSON, OPT_DUMP,
        /* --import and --adopt */
        OPT_IMPORT, OPT_DRY_RUN, OPT_ADOPT, OPT_YES };
+/* A uid store bound to another server or user (DESIGN.md section 2). */
+enum { OPT_REBIND_STATE = 400, OPT_FRESH_STATE };
 
 struct cli {
 	const char *config_path;
@@ -50,6 +53,8 @@ struct cli {
 	enum log_choice log;
 	int progress;           /* -1: when stderr is a terminal */
 	const char *rebuild;    /* --rebuild-state ACCOUNT */
+	const char *rebind;     /* --rebind-state ACCOUNT */
+	const char *fresh;      /* --fresh-state ACCOUNT */
 	const char *authorize;  /* --authorize ACCOUNT */
 	int add_account;        /* --add-account [ADDRESS] */
 	int non_interactive;    /* --non-interactive: never ask */
@@ -79,6 +84,10 @@ static void usage(FILE *out)
 	      "      --progress, --no-progress  progress line (default: when stderr is a terminal)\n"
 	      "      --log WHERE      stderr or syslog (default: syslog with --daemon, else stderr)\n"
 	      "      --rebuild-state ACCOUNT  rebuild ACCOUNT's uid store from its Maildir\n"
+	      "      --rebind-state ACCOUNT   keep ACCOUNT's uid store for its new host or user\n"
+	      "                       (the same mailbox under a new name)\n"
+	      "      --fresh-state ACCOUNT    move ACCOUNT's uid store aside and start afresh\n"
+	      "                       (another mailbox; the old store is kept)\n"
 	      "      --authorize ACCOUNT  run ACCOUNT's OAuth2 authorization and store its token\n"
 	      "      --add-account [ADDRESS]  add an account: recognise the provider, ask what\n"
 	      "                       is missing, test the login, write the config.  Answers:\n"
@@ -211,6 +220,8 @@ static int parse_opt(int ch, const char *arg, struct cli *cli)
 	case OPT_RETRY_NOW: cli->fopts.retry_now = 1; return 0;
 	case OPT_LOG: return parse_log(cli, arg);
 	case OPT_REBUILD: cli->rebuild = arg; return 0;
+	case OPT_REBIND_STATE: cli->rebind = arg; return 0;
+	case OPT_FRESH_STATE: cli->fresh = arg; return 0;
 	case OPT_AUTHORIZE: cli->authorize = arg; return 0;
 	case OPT_PROGRESS: cli->progress = 1; return 0;
 	case OPT_NO_PROGRESS: cli->progress = 0; return 0;
@@ -272,6 +283,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		{ "retry-now", no_argument, NULL, OPT_RETRY_NOW },
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "rebuild-state", required_argument, NULL, OPT_REBUILD },
+		{ "rebind-state", required_argument, NULL, OPT_REBIND_STATE },
+		{ "fresh-state", required_argument, NULL, OPT_FRESH_STATE },
 		{ "authorize", required_argument, NULL, OPT_AUTHORIZE },
 		{ "progress", no_argument, NULL, OPT_PROGRESS },
 		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
@@ -342,15 +355,22 @@ static void set_log_level(const struct cli *cli)
 
 static void summary(const struct account *a, const struct fetch_result *r, int check)
 {
+	/* A server that lists part of the maildrop a session (a provider
+	 * quirk) cannot be counted in full without fetching. */
+	const char *least = r->capped ? "at least " : "";
+
 	if (check && r->expired > 0) {
-		log_info("%s: %lu new of %lu on the server, %lu due for deletion (delete_after)",
-			 a->name, r->fresh, r->listed, r->expired);
+		log_info("%s: %s%lu new of %s%lu on the server, %lu due for deletion (delete_after)",
+			 a->name, least, r->fresh, least, r->listed, r->expired);
 		return;
 	}
 	if (check) {
-		log_info("%s: %lu new of %lu on the server", a->name, r->fresh, r->listed);
+		log_info("%s: %s%lu new of %s%lu on the server%s", a->name, least, r->fresh, least,
+			 r->listed, r->capped ? " (it lists only part of it at a time)" : "");
 		return;
 	}
+	if (r->untouched > 0)
+		log_info("%s: %lu left on the server without a usable UID", a->name, r->untouched);
 	log_info("%s: %lu new, %lu fetched (%llu bytes), %lu deleted, %lu skipped, %.2f s",
 		 a->name, r->fresh, r->fetched, (unsigned long long)r->bytes, r->deleted,
 		 r->skipped, r->seconds);
@@ -361,6 +381,7 @@ static int poll_one(const struct config *cfg, const struct account *a, const str
 {
 	struct fetch_result res;
 	struct pf_error err = { 0 };
+	int code;
 
 	if (fetch_account(cfg, a, &cli->fopts, &res, &err) < 0) {
 		/* DESIGN.md section 8: the daemon skips a busy account's poll;
@@ -369,6 +390,9 @@ static int poll_one(const struct config *cfg, const struct account *a, const str
 			log_warn("%s: %s; skipped this poll", a->name, err.msg);
 			return pf_error_exit_code(err.cls);
 		}
+		if (err.cls != PF_ERR_LOCKED) /* not this poll's result: another one runs */
+			status_poll_ended(cfg, a, pf_error_exit_code(err.cls), err.msg,
+					  cli->fopts.check_only, &res);
 		log_error("%s: %s", a->name, err.msg);
 		if (res.fetched > 0)
 			log_error("%s: %lu messages were delivered before the error", a->name,
@@ -376,9 +400,9 @@ static int poll_one(const struct config *cfg, const struct account *a, const str
 		return pf_error_exit_code(err.cls);
 	}
 	summary(a, &res, cli->fopts.check_only);
-	if (cli->fopts.check_only)
-		return res.fresh > 0 ? EXIT_NEW_MAIL : EXIT_NO_MAIL;
-	return res.fetched > 0 ? EXIT_NEW_MAIL : EXIT_NO_MAIL;
+	code = (cli->fopts.check_only ? res.fresh : res.fetched) > 0 ? EXIT_NEW_MAIL : EXIT_NO_MAIL;
+	status_poll_ended(cfg, a, code, NULL, cli->fopts.check_only, &res);
+	return code;
 }
 
 /* The sched_poll_fn: runs in the poll's process. */
@@ -403,6 +427,38 @@ static int rebuild(const struct config *cfg, const char *name)
 		return pf_error_exit_code(err.cls);
 	}
 	printf("%s: rebuilt the uid store from %zu messages in %s\n", name, found, a->maildir);
+	return 0;
+}
+
+/* --rebind-state ACCOUNT and --fresh-state ACCOUNT */
+static int rebind(const struct config *cfg, const char *name, int fresh)
+{
+	static const char *const said[] = {
+		[REBIND_NO_STORE] = "no uid store yet; the next poll starts one",
+		[REBIND_ALREADY] = "the uid store already belongs to",
+		[REBIND_DONE] = "the uid store now belongs to",
+	};
+	const struct account *a = config_find(cfg, name);
+	struct pf_error err = { 0 };
+	enum rebind_outcome o = REBIND_NO_STORE;
+	char aside[PF_NAME_MAX + 1];
+
+	if (a == NULL) {
+		log_error("no account '%s' in %s", name, cfg->path);
+		return EXIT_USAGE;
+	}
+	if ((fresh ? rebuild_fresh(cfg, a, aside, sizeof aside, &err)
+		   : rebuild_rebind(cfg, a, &o, &err)) < 0) {
+		log_error("%s: %s", name, err.msg);
+		return pf_error_exit_code(err.cls);
+	}
+	if (fresh && aside[0] != '\0')
+		printf("%s: the old uid store is kept as %s/%s; the next poll starts afresh\n",
+		       name, cfg->state_dir, aside);
+	else if (fresh || o == REBIND_NO_STORE)
+		printf("%s: %s\n", name, said[REBIND_NO_STORE]);
+	else
+		printf("%s: %s %s at %s\n", name, said[o], a->user, a->host);
 	return 0;
 }
 
@@ -537,6 +593,11 @@ static int run(struct config *cfg, struct cli *cli)
 	struct sched *s;
 	int code;
 
+	if (cli->rebind != NULL || cli->fresh != NULL) {
+		code = rebind(cfg, cli->fresh ? cli->fresh : cli->rebind, cli->fresh != NULL);
+		config_free(cfg);
+		return code;
+	}
 	if (ops_wanted(&cli->ops)) {
 		code = ops_run(cfg, &cli->ops, cli->accounts, cli->naccounts);
 		config_free(cfg);

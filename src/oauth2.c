@@ -529,3 +529,23 @@ int oauth2_forget_access(const struct config *cfg, const struct account *acct,
 	free(t);
 	return rc;
 }
+
+int oauth2_token_expiry(const struct config *cfg, const struct account *acct, long long *expires_r,
+			int *refresh_r, struct pf_error *err)
+{
+	struct oauth2_tokens *t = xcalloc(1, sizeof *t);
+	char path[PF_PATH_MAX];
+	int rc = oauth2_store_path(cfg, acct, path, sizeof path, err);
+
+	*expires_r = 0;
+	*refresh_r = 0;
+	if (rc == 0)
+		rc = oauth2_load(path, t, err);
+	if (rc == 0) {
+		*expires_r = t->access[0] != '\0' ? t->expires_at : 0;
+		*refresh_r = t->refresh[0] != '\0';
+	}
+	pf_wipe(t, sizeof *t);
+	free(t);
+	return rc < 0 ? -1 : rc == 0;
+}

@@ -42,6 +42,14 @@ int oauth2_access_token(const struct config *cfg, const struct account *acct, ch
 int oauth2_forget_access(const struct config *cfg, const struct account *acct,
 			 struct pf_error *err) PF_MUST_CHECK;
 
+/* For popfetch --status: when acct's stored access token expires
+ * (*expires_r; 0 when none is stored) and whether a refresh token is
+ * stored (*refresh_r).  Reads the token file only; the tokens are wiped.
+ * 1 when read, 0 when there is no token file, -1 with err as
+ * oauth2_access_token() reports the file's errors. */
+int oauth2_token_expiry(const struct config *cfg, const struct account *acct, long long *expires_r,
+			int *refresh_r, struct pf_error *err) PF_MUST_CHECK;
+
 /* Runs acct's authorization flow (acct->oauth2.flow), telling the user on
  * out what to open and which code to enter, and stores the tokens.  Blocks
  * until the user has answered, the device code expires, or (loopback) the

@@ -1,9 +1,11 @@
 /* ops.c - see ops.h. */
 #include <stdio.h>
 
+#include "dump.h"
 #include "log.h"
 #include "ops.h"
 #include "serverinfo.h"
+#include "status.h"
 #include "token.h"
 
 #define OPS_EXIT_USAGE 5
@@ -78,11 +80,25 @@ static int serverinfo(const struct config *cfg, const char *name, int login)
 
 int ops_run(const struct config *cfg, const struct ops_opts *o, char **names, int nnames)
 {
-	(void)names;
-	(void)nnames;
 	if (o->token != NULL)
 		return token(cfg, o->token);
 	if (o->serverinfo != NULL)
 		return serverinfo(cfg, o->serverinfo, o->login);
+	if (o->dump) {
+		struct pf_error err = { 0 };
+
+		if (dump_config(cfg, nnames > 0 ? names[0] : NULL, stdout, &err) == 0)
+			return 0;
+		log_error("%s", err.msg);
+		return pf_error_exit_code(err.cls);
+	}
+	if (o->status) {
+		struct pf_error err = { 0 };
+
+		if (status_show(cfg, names, nnames, o->json, stdout, &err) == 0)
+			return 0;
+		log_error("%s", err.msg);
+		return pf_error_exit_code(err.cls);
+	}
 	return OPS_EXIT_USAGE;
 }

@@ -2,7 +2,8 @@
  * authorization, transaction, quit) over conn, with a FIFO of queued RETR
  * and DELE commands that is written ahead when the server announced
  * PIPELINING (RFC 2449 section 6.6) and one at a time when it did not.
- * Logging in lives in pop3_auth.c; both share pop3_int.h. */
+ * Opening the session (TLS, greeting, CAPA, STLS) lives in pop3_open.c,
+ * logging in in pop3_auth.c; they share pop3_int.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +43,6 @@ void pop3_free(struct pop3 *p)
 		return;
 	conn_close(p->conn);
 	free(p);
-}
-
-const struct pop3_capa *pop3_caps(const struct pop3 *p)
-{
-	return &p->caps;
 }
 
 enum pop3_code pop3_last_code(const struct pop3 *p)
@@ -153,29 +149,12 @@ int pop3i_simple_cmd(struct pop3 *p, const char *cmd, int sensitive, enum pf_err
 	return 0;
 }
 
-int pop3_greeting(struct pop3 *p, struct pf_error *err)
-{
-	const char *text;
-	int st = pop3i_read_status(p, &text, err);
-
-	if (st < 0)
-		return -1;
-	if (st != POP3_OK) {
-		pop3i_server_error(PF_ERR_SERVER, "the connection", text, err);
-		return pop3i_broken(p);
-	}
-	log_sanitize(p->greeting, sizeof p->greeting, text, strlen(text));
-	if (pop3_greeting_timestamp(text, p->apop_ts, sizeof p->apop_ts) < 0)
-		p->apop_ts[0] = '\0';
-	pop3i_set_state(p, ST_AUTHORIZATION);
-	return 0;
-}
-
 /* Reads the lines of a multi-line reply up to ".", calling fn for each
- * (dot-unstuffed).  At most max_lines lines. */
-static int read_multiline(struct pop3 *p, unsigned long max_lines,
-			  int (*fn)(const char *line, void *ctx, struct pf_error *err),
-			  void *ctx, struct pf_error *err)
+ * (dot-unstuffed).  At most max_lines lines, and as one transfer of conn:
+ * each line has its deadline, the whole reply its minimum rate. */
+static int read_lines(struct pop3 *p, unsigned long max_lines,
+		      int (*fn)(const char *line, void *ctx, struct pf_error *err),
+		      void *ctx, struct pf_error *err)
 {
 	unsigned long n = 0;
 	size_t len;
@@ -205,94 +184,16 @@ static int read_multiline(struct pop3 *p, unsigned long max_lines,
 	}
 }
 
-static int capa_line(const char *line, void *ctx, struct pf_error *err)
+int pop3i_read_multiline(struct pop3 *p, unsigned long max_lines,
+			 int (*fn)(const char *line, void *ctx, struct pf_error *err),
+			 void *ctx, struct pf_error *err)
 {
-	struct pop3 *p = ctx;
-	size_t room = sizeof p->capa_text - p->capa_len;
+	int rc;
 
-	(void)err;
-	(void)pop3_capa_line(&p->caps, line); /* unknown or odd lines are ignored */
-	/* Display text only: what does not fit is left out. */
-	if (room > 2) {
-		log_sanitize(p->capa_text + p->capa_len + (p->capa_len > 0), room - 1, line,
-			     strlen(line));
-		if (p->capa_len > 0)
-			p->capa_text[p->capa_len] = '\n';
-		p->capa_len += strlen(p->capa_text + p->capa_len);
-	}
-	return 0;
-}
-
-const char *pop3_greeting_text(const struct pop3 *p)
-{
-	return p->greeting;
-}
-
-const char *pop3_capa_text(const struct pop3 *p)
-{
-	return p->capa_text;
-}
-
-static int capa_reply(struct pop3 *p, struct pf_error *err)
-{
-	const char *text;
-	int st;
-
-	pop3_capa_init(&p->caps);
-	p->capa_len = 0;
-	p->capa_text[0] = '\0';
-	st = pop3i_read_status(p, &text, err);
-	if (st < 0)
-		return -1;
-	if (st != POP3_OK)
-		return 0; /* RFC 1939-only server: nothing known, not an error */
-	p->caps.have_capa = 1;
-	/* CAPA lists a few dozen lines at most; 1000 bounds a hostile one. */
-	return read_multiline(p, 1000, capa_line, p, err);
-}
-
-int pop3_capa(struct pop3 *p, struct pf_error *err)
-{
-	if (pop3i_send_line(p, "CAPA", 0, err) < 0)
-		return -1;
-	return capa_reply(p, err);
-}
-
-/* Saves a round trip on every connection; a server that rejects us in
- * its greeting still has its reason read and reported first. */
-int pop3_open(struct pop3 *p, struct pf_error *err)
-{
-	if (pop3i_send_line(p, "CAPA", 0, err) < 0)
-		return -1;
-	if (pop3_greeting(p, err) < 0)
-		return -1;
-	return capa_reply(p, err);
-}
-
-int pop3_stls(struct pop3 *p, const struct conn_tls_opts *opts, struct pf_error *err)
-{
-	const char *text;
-	int st;
-
-	if (!p->caps.stls)
-		return pf_error_set(err, PF_ERR_TLS,
-				    "server does not offer STLS; refusing to continue without TLS");
-	if (pop3i_send_line(p, "STLS", 0, err) < 0)
-		return -1;
-	st = pop3i_read_status(p, &text, err);
-	if (st < 0)
-		return -1;
-	if (st != POP3_OK) {
-		pop3i_server_error(PF_ERR_TLS, "STLS", text, err);
-		return pop3i_broken(p);
-	}
-	if (conn_starttls(p->conn, opts, err) < 0)
-		return pop3i_broken(p);
-	/* RFC 2595 section 4: forget everything learned before TLS. */
-	pop3_capa_init(&p->caps);
-	p->capa_len = 0;
-	p->capa_text[0] = '\0';
-	return 0;
+	conn_transfer_begin(p->conn);
+	rc = read_lines(p, max_lines, fn, ctx, err);
+	conn_transfer_end(p->conn);
+	return rc;
 }
 
 /* --- the maildrop listing --------------------------------------------- */
@@ -427,7 +328,7 @@ static int read_listing(struct pop3 *p, struct listing *l, const char *what,
 	if (st != POP3_OK)
 		return 1;
 	memset(l->seen, 0, l->count ? l->count : 1);
-	if (read_multiline(p, l->count, fn, l, err) < 0)
+	if (pop3i_read_multiline(p, l->count, fn, l, err) < 0)
 		return -1;
 	if (memchr(l->seen, 0, l->count) != NULL)
 		return pf_error_set(err, PF_ERR_PROTO, "server %s listing is incomplete", what);
@@ -655,6 +556,8 @@ int pop3_retr_begin(struct pop3 *p, struct pf_error *err)
 	}
 	decode_init(&p->dec);
 	p->in_body = 1;
+	/* The body as a whole has a minimum rate (every poll ends). */
+	conn_transfer_begin(p->conn);
 	return 0;
 }
 
@@ -675,6 +578,7 @@ int pop3_retr_read(struct pop3 *p, char *out, size_t *outlen_r, int *done_r,
 	used = decode_feed(&p->dec, data, len, out, outlen_r);
 	conn_consume(p->conn, used);
 	if (decode_done(&p->dec)) {
+		conn_transfer_end(p->conn);
 		p->in_body = 0;
 		*done_r = 1;
 		dequeue(p);

@@ -27,39 +27,39 @@ struct pop3;
  * the server writes to us. */
 #define POP3_PIPELINE_MAX 1024
 
-/* Wraps an open connection (TLS already running, or plaintext).  Takes
- * ownership of c (freed by pop3_free). */
+/* Wraps a connection that has sent and received nothing yet; pop3_open
+ * comes next.  Takes ownership of c (freed by pop3_free). */
 struct pop3 *pop3_new(struct conn *c);
 void pop3_free(struct pop3 *p);
 
-/* Reads the greeting.  0 or -1. */
-int pop3_greeting(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
-
-/* The greeting and CAPA in one round trip: CAPA is written before the
+/* Opens the session, the one sequence before the login (RFC 2595, RFC
+ * 8314): with TLS_IMPLICIT the handshake first, verified as opts say
+ * before the first POP3 byte is read; then CAPA, written before the
  * greeting is read (it asks nothing of the server's state and sends no
- * secret), then both replies are read in order.  0 or -1, as the two
- * calls in turn. */
-int pop3_open(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
+ * secret: one round trip for both), the greeting and CAPA's reply; with
+ * TLS_STARTTLS then STLS, the handshake and CAPA again, every capability
+ * learned before TLS forgotten.  A server without CAPA (-ERR) leaves
+ * every capability unset, which is not an error.  opts may be NULL only
+ * with TLS_NONE.  Fails with PF_ERR_SERVER when the greeting is -ERR
+ * (the server's reason), PF_ERR_TLS when the handshake fails or STLS is
+ * not offered or refused or the server sent anything after its +OK before
+ * the handshake (nothing is sent in plaintext then), PF_ERR_NET,
+ * PF_ERR_PROTO.  0 or -1. */
+int pop3_open(struct pop3 *p, enum tls_mode tls, const struct conn_tls_opts *opts,
+	      struct pf_error *err) PF_MUST_CHECK;
 
-/* Asks CAPA; a server without CAPA (-ERR) leaves every capability unset,
- * which is not an error.  0 or -1. */
-int pop3_capa(struct pop3 *p, struct pf_error *err) PF_MUST_CHECK;
+/* What the last CAPA said (after TLS when STARTTLS was used). */
 const struct pop3_capa *pop3_caps(const struct pop3 *p);
 
 /* What the server said, sanitised, for display (--serverinfo): the
- * greeting's text after "+OK", and the lines of the last CAPA listing
- * joined by '\n' (cut at POP3_CAPA_TEXT_MAX, "" when the server has no
- * CAPA or after STLS until CAPA is asked again).  Owned by p. */
+ * greeting's text after "+OK" ("" until it was read), the lines of the
+ * last CAPA listing joined by '\n', and with STARTTLS those of the CAPA
+ * before STLS (cut at POP3_CAPA_TEXT_MAX; "" when the server has no CAPA
+ * or that step was not reached).  Owned by p. */
 #define POP3_CAPA_TEXT_MAX 4096
 const char *pop3_greeting_text(const struct pop3 *p);
 const char *pop3_capa_text(const struct pop3 *p);
-
-/* STLS then TLS handshake (RFC 2595): fails with PF_ERR_TLS when STLS is
- * not offered or refused, or when the server sent anything after its +OK
- * before the handshake.  Forgets the capabilities learned before TLS; the
- * caller asks CAPA again. */
-int pop3_stls(struct pop3 *p, const struct conn_tls_opts *opts,
-	      struct pf_error *err) PF_MUST_CHECK;
+const char *pop3_capa_text_before_tls(const struct pop3 *p);
 
 /* Optional, before pop3_login: the host name and port the session is
  * connected to, which OAUTHBEARER passes on (RFC 7628 section 3.1 "host"

@@ -1,6 +1,6 @@
-/* pop3_int.h - internal to the pop3 module (pop3.c, pop3_auth.c): the
- * session state and the line-level helpers both halves use.  Nothing
- * outside src/pop3*.c includes this. */
+/* pop3_int.h - internal to the pop3 module (pop3.c, pop3_open.c,
+ * pop3_auth.c): the session state and the line-level helpers they share.
+ * Nothing outside src/pop3*.c includes this. */
 #ifndef POPFETCH_POP3_INT_H
 #define POPFETCH_POP3_INT_H
 
@@ -34,6 +34,7 @@ struct pop3 {
 	/* For --serverinfo (pop3_greeting_text, pop3_capa_text): sanitised. */
 	char greeting[PF_LINE_MAX];
 	char capa_text[POP3_CAPA_TEXT_MAX];
+	char capa_text_plain[POP3_CAPA_TEXT_MAX]; /* before STLS */
 	size_t capa_len;
 	/* What OAUTHBEARER tells the server it connected to (pop3_set_peer). */
 	char peer_host[PF_NAME_MAX + 1];
@@ -73,6 +74,13 @@ int pop3i_read_status(struct pop3 *p, const char **text_r, struct pf_error *err)
 /* Sends cmd and reads its status; -ERR is an error of class cls. */
 int pop3i_simple_cmd(struct pop3 *p, const char *cmd, int sensitive, enum pf_errclass cls,
 		     const char **text_r, struct pf_error *err);
+
+/* Reads the lines of a multi-line reply up to "." as one transfer of conn
+ * (a minimum rate for the whole), calling fn for each (dot-unstuffed).
+ * At most max_lines lines.  0 or -1 (the session is then broken). */
+int pop3i_read_multiline(struct pop3 *p, unsigned long max_lines,
+			 int (*fn)(const char *line, void *ctx, struct pf_error *err),
+			 void *ctx, struct pf_error *err);
 
 /* The error for a -ERR reply to cmd, with the server's text sanitised.
  * Returns -1. */

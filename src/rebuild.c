@@ -1,4 +1,5 @@
-/* rebuild.c - see rebuild.h. */
+/* rebuild.c - see rebuild.h.  The store itself, its files and its binding
+ * are uidstore's; this file takes the lock and drives it. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,53 +46,16 @@ static int add_message(const char *name, const char *line, void *ctx)
 	return uidstore_set_delivered(rb->store, uid, name, rb->now, rb->err);
 }
 
-/* The new store is built under a name no account can have ('~' is not
- * allowed in titles), so a failed rebuild leaves the old store in place. */
-#define BUILDING_SUFFIX "~rebuild"
-
-static int sync_dir(const char *dir, struct pf_error *err)
-{
-	return pf_fsync_dir(dir) < 0 ? pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot fsync %s",
-						     dir) : 0;
-}
-
-/* Puts the new store in place: ACCOUNT.uids becomes ACCOUNT.uids.bak (a
- * corrupted store is kept for inspection), the new one ACCOUNT.uids. */
-static int swap_in(const char *dir, const char *account, struct pf_error *err)
-{
-	char cur[PF_PATH_MAX], bak[PF_PATH_MAX], built[PF_PATH_MAX];
-	int a = snprintf(cur, sizeof cur, "%s/%s.uids", dir, account);
-	int b = snprintf(bak, sizeof bak, "%s/%s.uids.bak", dir, account);
-	int c = snprintf(built, sizeof built, "%s/%s" BUILDING_SUFFIX ".uids", dir, account);
-
-	if (a < 0 || b < 0 || c < 0 || (size_t)a >= sizeof cur || (size_t)b >= sizeof bak ||
-	    (size_t)c >= sizeof built)
-		return pf_error_set(err, PF_ERR_LOCAL, "state path for %s is too long", account);
-	if (rename(cur, bak) < 0 && errno != ENOENT)
-		return pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot rename %s to %s", cur, bak);
-	if (rename(built, cur) < 0)
-		return pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot rename %s to %s", built, cur);
-	return sync_dir(dir, err);
-}
-
-/* Removes a half-built store left by an earlier failed rebuild. */
-static void remove_built(const char *dir, const char *account)
-{
-	char built[PF_PATH_MAX];
-	int n = snprintf(built, sizeof built, "%s/%s" BUILDING_SUFFIX ".uids", dir, account);
-
-	if (n > 0 && (size_t)n < sizeof built)
-		(void)unlink(built);
-}
-
 int rebuild_state(const struct config *cfg, const struct account *acct, size_t *found_r,
 		  struct pf_error *err)
 {
 	struct rebuild rb = { .acct = acct, .err = err, .now = time(NULL) };
-	char building[PF_NAME_MAX];
 	struct maildir *md = NULL;
 	int lock_fd = -1, rc = -1;
 
+	if (acct->dest != DEST_MAILDIR)
+		return pf_error_set(err, PF_ERR_CONFIG, "%s: --rebuild-state reads a Maildir; this "
+				    "account delivers elsewhere", acct->name);
 	if (pf_mkdirs(cfg->state_dir, 0700) < 0)
 		return pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot create state directory %s",
 				      cfg->state_dir);
@@ -101,25 +65,72 @@ int rebuild_state(const struct config *cfg, const struct account *acct, size_t *
 	md = maildir_open(acct->maildir, err);
 	if (md == NULL)
 		goto out;
-	remove_built(cfg->state_dir, acct->name);
-	if (snprintf(building, sizeof building, "%s" BUILDING_SUFFIX, acct->name) >=
-	    (int)sizeof building) {
-		pf_error_set(err, PF_ERR_LOCAL, "account name too long");
-		goto out;
-	}
-	rb.store = uidstore_open(cfg->state_dir, building, acct->host, acct->user, err);
+	/* Built beside the old store, which stays in place if this fails. */
+	rb.store = uidstore_build(cfg->state_dir, acct->name, acct->host, acct->user, err);
 	if (rb.store == NULL)
 		goto out;
-	if (maildir_scan(md, add_message, &rb, err) < 0 || uidstore_commit(rb.store, err) < 0 ||
-	    uidstore_compact(rb.store, err) < 0 || swap_in(cfg->state_dir, acct->name, err) < 0)
+	if (maildir_scan(md, add_message, &rb, err) < 0 || uidstore_replace(rb.store, err) < 0)
 		goto out;
 	*found_r = rb.found;
 	rc = 0;
 out:
 	uidstore_close(rb.store);
-	if (rc < 0)
-		remove_built(cfg->state_dir, acct->name);
 	maildir_close(md);
 	lock_release(lock_fd);
 	return rc;
+}
+
+/* --- a store bound to another server or user ----------------------------- */
+
+/* Takes the account lock and opens the store when there is one: 1 with
+ * *store_r set, 0 when there is none, -1. */
+static int open_locked(const struct config *cfg, const struct account *acct, int *lock_r,
+		       struct uidstore **store_r, struct pf_error *err)
+{
+	int r;
+
+	*store_r = NULL;
+	*lock_r = -1;
+	if (pf_mkdirs(cfg->state_dir, 0700) < 0)
+		return pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot create state directory %s",
+				      cfg->state_dir);
+	*lock_r = lock_account(cfg->state_dir, acct->name, err);
+	if (*lock_r < 0)
+		return -1;
+	r = uidstore_exists(cfg->state_dir, acct->name, err);
+	if (r <= 0)
+		return r;
+	*store_r = uidstore_open(cfg->state_dir, acct->name, acct->host, acct->user, err);
+	return *store_r != NULL ? 1 : -1;
+}
+
+int rebuild_rebind(const struct config *cfg, const struct account *acct,
+		   enum rebind_outcome *outcome_r, struct pf_error *err)
+{
+	struct uidstore *store;
+	int lock_fd, rc = open_locked(cfg, acct, &lock_fd, &store, err);
+
+	*outcome_r = REBIND_NO_STORE;
+	if (rc == 1) {
+		*outcome_r = uidstore_bound_to(store, acct->host, acct->user) ? REBIND_ALREADY
+									      : REBIND_DONE;
+		rc = uidstore_rebind(store, err);
+	}
+	uidstore_close(store);
+	lock_release(lock_fd);
+	return rc < 0 ? -1 : 0;
+}
+
+int rebuild_fresh(const struct config *cfg, const struct account *acct, char *aside_r,
+		  size_t cap, struct pf_error *err)
+{
+	struct uidstore *store;
+	int lock_fd, rc = open_locked(cfg, acct, &lock_fd, &store, err);
+
+	aside_r[0] = '\0';
+	if (rc == 1)
+		rc = uidstore_set_aside(store, aside_r, cap, err);
+	uidstore_close(store);
+	lock_release(lock_fd);
+	return rc < 0 ? -1 : 0;
 }

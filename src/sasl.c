@@ -41,14 +41,6 @@ static int finish(const struct out *o, size_t *len_r)
 	return 0;
 }
 
-/* Control characters would end a kvpair (^A) or a line. */
-static int has_ctl(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 1;
-	return 0;
-}
 
 const char *sasl_mech_name(enum auth_mech mech)
 {
@@ -220,7 +212,7 @@ int sasl_xoauth2(const char *user, const char *token, unsigned char *out, size_t
 {
 	struct out o = { out, cap, 0, 0 };
 
-	if (has_ctl(user) || has_ctl(token))
+	if (pf_has_ctl(user) || pf_has_ctl(token))
 		return -1;
 	put_str(&o, "user=");
 	put_str(&o, user);
@@ -248,8 +240,8 @@ int sasl_oauthbearer(const char *user, const char *host, const char *port,
 {
 	struct out o = { out, cap, 0, 0 };
 
-	if (has_ctl(user) || has_ctl(token) || (host != NULL && has_ctl(host)) ||
-	    (port != NULL && has_ctl(port)))
+	if (pf_has_ctl(user) || pf_has_ctl(token) || (host != NULL && pf_has_ctl(host)) ||
+	    (port != NULL && pf_has_ctl(port)))
 		return -1;
 	/* gs2-header: no channel binding ("n"), authzid the user. */
 	put_str(&o, "n,a=");

@@ -19,6 +19,7 @@
 #include "fetch.h"
 #include "log.h"
 #include "scheduler.h"
+#include "status.h"
 #include "util.h"
 
 /* Failures counted for the backoff; 2^20 intervals is past the cap anyway,
@@ -455,6 +456,8 @@ static void poll_ended(struct sched *s, struct slot *sl, int code, int64_t now)
 		sl->failures++;
 	sl->due_ms = sched_next_due_ms(now, sl->interval_ms, sl->failures, next_rnd(s));
 	respect_login_backoff(s, sl, now);
+	status_schedule(s->cfg->state_dir, sl->name, time(NULL) + (time_t)((sl->due_ms - now) / 1000),
+			sl->failures);
 	set_state(sl, sl->failures > 0 ? SLOT_BACKING_OFF : SLOT_IDLE);
 	log_reschedule(sl, code, now);
 }

@@ -299,26 +299,32 @@ static void inspect_opts(const struct account *a, struct conn_tls_opts *o)
 	o->insecure_inspect = 1; /* the pin is compared here, in verdict() */
 }
 
-/* Greeting and CAPA; STLS with its handshake for tls = starttls. */
+/* The session opening a poll makes (pop3_open: TLS, greeting, CAPA, STLS
+ * and CAPA again), then the report of what it saw, in that order, as far
+ * as it got. */
 static int greet(struct si *s, const struct conn_tls_opts *o, struct pf_error *err)
 {
+	int starttls = s->a->tls == TLS_STARTTLS, rc;
+
 	s->pop = pop3_new(s->conn);
 	pop3_set_peer(s->pop, s->a->host, s->a->port);
-	if (pop3_open(s->pop, err) < 0)
-		return -1;
-	field(s, "greeting:", pop3_greeting_text(s->pop));
-	if (s->a->tls != TLS_STARTTLS) {
-		lines(s, "capabilities (CAPA):", pop3_capa_text(s->pop));
-		return 0;
+	rc = pop3_open(s->pop, s->a->tls, o, err);
+	if (s->a->tls == TLS_IMPLICIT && conn_is_tls(s->conn))
+		report_tls(s);
+	if (pop3_greeting_text(s->pop)[0] != '\0')
+		field(s, "greeting:", pop3_greeting_text(s->pop));
+	if (!starttls) {
+		if (rc == 0)
+			lines(s, "capabilities (CAPA):", pop3_capa_text(s->pop));
+		return rc;
 	}
-	lines(s, "capabilities before STLS (CAPA):", pop3_capa_text(s->pop));
-	if (pop3_stls(s->pop, o, err) < 0)
-		return -1;
-	report_tls(s);
-	if (pop3_capa(s->pop, err) < 0)
-		return -1;
-	lines(s, "capabilities after STLS (CAPA):", pop3_capa_text(s->pop));
-	return 0;
+	if (pop3_greeting_text(s->pop)[0] != '\0')
+		lines(s, "capabilities before STLS (CAPA):", pop3_capa_text_before_tls(s->pop));
+	if (conn_is_tls(s->conn))
+		report_tls(s);
+	if (rc == 0)
+		lines(s, "capabilities after STLS (CAPA):", pop3_capa_text(s->pop));
+	return rc;
 }
 
 static int login_stat(struct si *s, struct pf_error *err)
@@ -357,11 +363,6 @@ static int session(struct si *s, int login, struct pf_error *err)
 	struct conn_tls_opts o;
 
 	inspect_opts(a, &o);
-	if (a->tls == TLS_IMPLICIT) {
-		if (conn_starttls(s->conn, &o, err) < 0)
-			return -1;
-		report_tls(s);
-	}
 	if (greet(s, &o, err) < 0)
 		return -1;
 	if (a->tls == TLS_NONE) {

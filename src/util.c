@@ -76,6 +76,14 @@ void pf_free_secret(char *s)
 	free(s);
 }
 
+int pf_has_ctl(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
 int64_t pf_now_ms(void)
 {
 	struct timespec ts;

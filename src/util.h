@@ -18,6 +18,10 @@ void pf_wipe(void *p, size_t n);
 /* Wipes and frees a NUL-terminated secret; NULL is fine. */
 void pf_free_secret(char *s);
 
+/* 1 when s holds a control character (below 0x20, or DEL), else 0: text
+ * that ends up in a protocol line, a kvpair or a log must have none. */
+int pf_has_ctl(const char *s);
+
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t pf_now_ms(void);
 

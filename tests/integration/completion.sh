@@ -50,12 +50,13 @@ expect "$(printf '%s\n' work)" "$(comp -k w)" "account after an option"
 expect "$(printf '%s\n' work)" "$(comp --authorize w)" "account after --authorize"
 expect "$(printf '%s\n' elsewhere)" "$(comp -f "$T/other/config" '')" "accounts of the -f config"
 expect "$(printf '%s\n' elsewhere)" "$(comp --config="$T/other/config" e)" "accounts of --config=FILE"
-expect "$(printf '%s\n' --rebuild-state --retry-now)" "$(comp --re)" "long options"
+expect "$(printf '%s\n' --rebind-state --rebuild-state --retry-now)" "$(comp --re)" "long options"
 expect "$(printf '%s\n' --authorize)" "$(comp --autho)" "one long option"
 expect "$(printf '%s\n' -K -k)" "$(comp - | grep -x -- "-[kK]")" "short options"
 all=$(comp --)
 for o in --config --daemon --keep --no-keep --check --limit --jobs --verbose --quiet --version --help \
-	--log --add-account --authorize --token --serverinfo --login --status --json --dump; do
+	--log --add-account --authorize --token --serverinfo --login --status --json --dump \
+	--rebind-state --fresh-state; do
 	grep -qx -- "$o" <<<"$all" || fail "$o is not completed (got: $(echo "$all" | tr '\n' ' '))"
 done
 expect "$(printf '%s\n' stderr syslog)" "$(comp --log '')" "--log values"

@@ -52,6 +52,11 @@ pf_expect_rc 3 "--token before --authorize"
 pf_expect_err "popfetch --authorize tok" "--token before --authorize"
 [ ! -s "$PF_OUT" ] || t_fail "--token printed something without a token"
 
+pf_run status-none -f "$T/config" --status tok
+pf_expect_rc 0 "--status before --authorize"
+grep -q '^  oauth2 token: none: run popfetch --authorize tok$' "$PF_OUT" ||
+	t_fail "--status before --authorize: $(cat "$PF_OUT")"
+
 # --- authorize with the device flow
 t_bg timeout -k 5 "$PF_TIMEOUT" "$POPFETCH" -f "$T/config" --authorize tok >"$T/auth.out" 2>"$T/auth.err"
 AUTH_PID=$T_BG_PID
@@ -77,6 +82,16 @@ TOK2=$(cat "$T/latest")
 [ "$(cat "$PF_OUT")" = "$TOK2" ] || t_fail "--token did not print the refreshed token"
 [ "$(refreshes)" = $(( before + 1 )) ] || t_fail "no refresh_token grant was made"
 grep -qF "access_token $TOK2" "$T/state/tok.oauth2" || t_fail "the refreshed token was not stored"
+# --status shows the stored token's expiry (and never the token)
+exp=$(sed -n 's/^expires_at //p' "$T/state/tok.oauth2")
+pf_run status-token -f "$T/config" --status --json tok
+pf_expect_rc 0 "--status --json with a token"
+python3 -c 'import json,sys; o=json.load(open(sys.argv[1]))["accounts"][0]["oauth2"]; sys.exit(0 if o == {"token": True, "expires_at": int(sys.argv[2]), "refresh_token": True} else 1)' \
+	"$PF_OUT" "$exp" || t_fail "--status --json: oauth2 is not the stored expiry: $(cat "$PF_OUT")"
+pf_run status-token-text -f "$T/config" --status tok
+grep -Eq '^  oauth2 token: expires [0-9-]+ [0-9:]+ \(in [0-9]+ (h|min) [0-9]+ (min|s)\); a refresh token is stored' "$PF_OUT" ||
+	t_fail "--status: no token expiry: $(cat "$PF_OUT")"
+! grep -q 'ya29\|pf-refresh' "$PF_OUT" "$T/status-token.out" || t_fail "--status printed a token"
 
 # --- the account's lock held (as by a poll): --token waits, refreshes after the release
 expire_soon

@@ -215,8 +215,8 @@ lab_count() {   # messages in the server mailbox (Dovecot keeps them in new/ and
 	md_count "$LAB_MAILDIR"
 }
 
-md_count() {   # MAILDIR: files in new/ and cur/
-	find "$1/new" "$1/cur" -maxdepth 1 -type f 2>/dev/null | wc -l
+md_count() {   # MAILDIR: files in new/ and cur/ (0 before the Maildir exists)
+	{ find "$1/new" "$1/cur" -maxdepth 1 -type f 2>/dev/null || true; } | wc -l
 }
 
 md_seqs() {   # MAILDIR: the sorted X-Bench-Seq values of the delivered messages, one a line

@@ -829,6 +829,83 @@ static void plaintext__only_loopback_or_allowed(void **state)
 	}
 }
 
+/* --- destinations (issue 15: exactly one per account) ------------------ */
+
+#define HU " host = \"h\"\n user = \"u\"\n"
+
+static void destinations__each_kind_with_its_keys(void **state)
+{
+	struct fx *fx = *state;
+	struct config *c;
+
+	put(fx, "config", 0600,
+	    "post_command = \"notmuch new\"\n"
+	    "account m {\n" HU " maildir = \"/m\"\n}\n"
+	    "account b {\n" HU " mbox = \"/var/mail/u\"\n mbox_lock_timeout = 5\n}\n"
+	    "account d {\n" HU " mda = \"maildrop -d u\"\n mda_timeout = 30\n"
+	    " mda_from_line = true\n post_command = \"true\"\n}\n"
+	    "account l {\n" HU " lmtp = \"unix:/run/dovecot/lmtp\"\n lmtp_recipient = \"u\"\n}\n"
+	    "account t {\n" HU " lmtp = \"[::1]:24\"\n lmtp_recipient = \"u@example.org\"\n}\n");
+	c = load_ok(fx);
+	assert_int_equal(c->naccounts, 5);
+	assert_int_equal(c->accounts[0].dest, DEST_MAILDIR);
+	assert_string_equal(c->accounts[0].maildir, "/m");
+	assert_null(c->accounts[0].mbox);
+	assert_int_equal(c->accounts[0].mda_timeout, 300);
+	assert_int_equal(c->accounts[0].mbox_lock_timeout, 60);
+	assert_int_equal(c->accounts[0].mda_from_line, 0);
+	assert_string_equal(c->accounts[0].post_command, "notmuch new");
+	assert_int_equal(c->accounts[1].dest, DEST_MBOX);
+	assert_string_equal(c->accounts[1].mbox, "/var/mail/u");
+	assert_null(c->accounts[1].maildir);
+	assert_int_equal(c->accounts[1].mbox_lock_timeout, 5);
+	assert_int_equal(c->accounts[2].dest, DEST_MDA);
+	assert_string_equal(c->accounts[2].mda, "maildrop -d u");
+	assert_int_equal(c->accounts[2].mda_timeout, 30);
+	assert_int_equal(c->accounts[2].mda_from_line, 1);
+	assert_string_equal(c->accounts[2].post_command, "true");
+	assert_int_equal(c->accounts[3].dest, DEST_LMTP);
+	assert_string_equal(c->accounts[3].lmtp, "unix:/run/dovecot/lmtp");
+	assert_string_equal(c->accounts[3].lmtp_recipient, "u");
+	assert_int_equal(c->accounts[4].dest, DEST_LMTP);
+	assert_string_equal(c->post_command, "notmuch new");
+	config_free(c);
+}
+
+static void destinations__two_refused_at_the_second_line(void **state)
+{
+	struct fx *fx = *state;
+
+	expect_error(fx, "account w {\n" HU " maildir = \"/m\"\n\n mbox = \"/b\"\n}\n",
+		     PF_ERR_CONFIG, "config:6:", "'maildir' and 'mbox'", "exactly one destination",
+		     NULL);
+	expect_error(fx, "account w {\n" HU " lmtp = \"unix:/s\"\n lmtp_recipient = \"u\"\n"
+		     " mda = \"procmail\"\n}\n", PF_ERR_CONFIG, "config:6:", "'lmtp' and 'mda'",
+		     NULL);
+}
+
+static void destinations__bad_values_refused(void **state)
+{
+	struct fx *fx = *state;
+
+	expect_error(fx, "account w {\n" HU " mbox = \"inbox\"\n}\n", PF_ERR_CONFIG, "config:4:",
+		     "'mbox'", "not an absolute path", NULL);
+	expect_error(fx, "account w {\n" HU " lmtp = \"unix:run/lmtp\"\n lmtp_recipient = \"u\"\n}\n",
+		     PF_ERR_CONFIG, "config:4:", "absolute socket path", NULL);
+	expect_error(fx, "account w {\n" HU " lmtp = \"localhost\"\n lmtp_recipient = \"u\"\n}\n",
+		     PF_ERR_CONFIG, "config:4:", "HOST:PORT", NULL);
+	expect_error(fx, "account w {\n" HU " lmtp = \"h:99999\"\n lmtp_recipient = \"u\"\n}\n",
+		     PF_ERR_CONFIG, "config:4:", "HOST:PORT", NULL);
+	expect_error(fx, "account w {\n" HU " lmtp = \"h:24\"\n}\n", PF_ERR_CONFIG,
+		     "'lmtp' without 'lmtp_recipient'", NULL);
+	expect_error(fx, "account w {\n" HU " mda = \"\"\n}\n", PF_ERR_CONFIG, "config:4:",
+		     "'mda' is empty", NULL);
+	expect_error(fx, "account w {\n" HU " mbox = \"/b\"\n mda_timeout = 0\n}\n", PF_ERR_CONFIG,
+		     "config:5:", "mda_timeout", NULL);
+	expect_error(fx, "account w {\n" HU "}\n", PF_ERR_CONFIG, "has no 'maildir'",
+		     "mbox, mda or lmtp", NULL);
+}
+
 /* --- the shipped example --------------------------------------------- */
 
 static void example__loads(void **state)
@@ -893,6 +970,9 @@ int main(void)
 		T(paths__expand_tilde_and_variables),
 		T(unset_variable__names_it_and_the_line),
 		T(plaintext__only_loopback_or_allowed),
+		T(destinations__each_kind_with_its_keys),
+		T(destinations__two_refused_at_the_second_line),
+		T(destinations__bad_values_refused),
 		T(example__loads),
 	};
 #undef T

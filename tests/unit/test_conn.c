@@ -656,6 +656,177 @@ static void peek__eof__is_net_error(void **state)
 	stop_peer(&p);
 }
 
+/* --- the overall bound of a transfer (min_rate) and stop requests --------- */
+
+/* One listing line every 400 ms: each line well inside a 1 s timeout,
+ * 10 bytes a second in all. */
+static void peer_slow_lines(int fd, const void *arg)
+{
+	(void)arg;
+	for (;;) {
+		write_all(fd, "1 uidxx\r\n", 9);
+		usleep(400 * 1000);
+	}
+}
+
+/* 1000 bytes every 100 ms for 2.5 s (10 kB/s), then EOF. */
+static void peer_steady(int fd, const void *arg)
+{
+	static char chunk[1000];
+
+	(void)arg;
+	memset(chunk, 'y', sizeof chunk);
+	for (int i = 0; i < 25; i++) {
+		write_all(fd, chunk, sizeof chunk);
+		usleep(100 * 1000);
+	}
+	close(fd);
+}
+
+/* Reads bytes with conn_peek until an error; returns the bytes read. */
+static uint64_t peek_until_error(struct conn *c, struct pf_error *err)
+{
+	const char *data;
+	uint64_t total = 0;
+	size_t len;
+
+	while (conn_peek(c, &data, &len, err) == 0) {
+		total += len;
+		conn_consume(c, len);
+	}
+	return total;
+}
+
+static void transfer__body_trickle__is_cut_off_by_min_rate(void **state)
+{
+	(void)state;
+	struct pf_error err = { 0 };
+	struct peer p;
+	struct conn *c;
+	int64_t t0, elapsed;
+
+	start_peer(&p, peer_trickle, NULL);
+	c = open_peer(&p, 1);
+	conn_set_min_rate(c, 100);
+	t0 = pf_now_ms();
+	conn_transfer_begin(c);
+	/* A byte every 300 ms never trips the 1 s idle timeout; the rate does
+	 * once the grace of one timeout is over. */
+	(void)peek_until_error(c, &err);
+	elapsed = pf_now_ms() - t0;
+	assert_int_equal(err.cls, PF_ERR_NET);
+	assert_contains(err.msg, "min_rate");
+	assert_contains(err.msg, "127.0.0.1");
+	assert_true(elapsed >= 900);
+	assert_true(elapsed < 2500);
+	conn_close(c);
+	stop_peer(&p);
+}
+
+static void transfer__listing_trickle__is_cut_off_by_min_rate(void **state)
+{
+	(void)state;
+	struct pf_error err = { 0 };
+	char buf[PF_LINE_MAX];
+	struct peer p;
+	struct conn *c;
+	size_t len;
+	int lines = 0;
+	int64_t t0, elapsed;
+
+	start_peer(&p, peer_slow_lines, NULL);
+	c = open_peer(&p, 1);
+	conn_set_min_rate(c, 100);
+	t0 = pf_now_ms();
+	conn_transfer_begin(c);
+	while (conn_getline(c, buf, sizeof buf, &len, &err) == 0)
+		lines++;
+	elapsed = pf_now_ms() - t0;
+	assert_true(lines >= 2); /* every line came in time */
+	assert_contains(err.msg, "min_rate");
+	assert_true(elapsed < 2500);
+	conn_close(c);
+	stop_peer(&p);
+}
+
+/* Above min_rate a transfer may take longer than the timeout; after
+ * conn_transfer_end a slow line is the line deadline's business alone. */
+static void transfer__steady_rate__runs_past_the_grace(void **state)
+{
+	(void)state;
+	struct pf_error err = { 0 };
+	struct peer p;
+	struct conn *c;
+
+	start_peer(&p, peer_steady, NULL);
+	c = open_peer(&p, 1);
+	conn_set_min_rate(c, 1000);
+	conn_transfer_begin(c);
+	assert_int_equal(peek_until_error(c, &err), 25000);
+	assert_contains(err.msg, "connection closed by server");
+	conn_transfer_end(c);
+	conn_close(c);
+	stop_peer(&p);
+}
+
+static void on_alarm_stop(int sig)
+{
+	(void)sig;
+	conn_request_stop();
+}
+
+/* In a child: a stop request is for good, and later tests need none. */
+static int stop_case(const struct peer *p)
+{
+	struct pf_error err = { 0 };
+	struct sigaction sa;
+	struct conn *c;
+	int64_t t0, elapsed;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_alarm_stop;
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGALRM, &sa, NULL) < 0)
+		return 10;
+	c = conn_open("127.0.0.1", p->port, 60, &err);
+	if (c == NULL)
+		return 11;
+	conn_transfer_begin(c);
+	t0 = pf_now_ms();
+	alarm(1);
+	/* Without the stop the trickle would go on past the 60 s timeout. */
+	(void)peek_until_error(c, &err);
+	elapsed = pf_now_ms() - t0;
+	conn_close(c);
+	if (strstr(err.msg, "stopped on request") == NULL) {
+		fprintf(stderr, "stop case: error '%s'\n", err.msg);
+		return 12;
+	}
+	if (elapsed < 1000 * (1 + CONN_STOP_GRACE_S) || elapsed > 1000 * (CONN_STOP_GRACE_S + 3)) {
+		fprintf(stderr, "stop case: took %lld ms\n", (long long)elapsed);
+		return 13;
+	}
+	return 0;
+}
+
+static void stop__trickling_transfer__ends_after_the_grace(void **state)
+{
+	(void)state;
+	struct peer p;
+	pid_t pid;
+	int st;
+
+	start_peer(&p, peer_trickle, NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(stop_case(&p));
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	stop_peer(&p);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 /* Writes until the dead peer makes it fail; with SIGPIPE at its default
  * action the test process would die instead of reaching the asserts. */
 static void write_until_error(struct conn *c)
@@ -1021,6 +1192,10 @@ int main(void)
 		cmocka_unit_test(peek__interleaved_with_getline__shares_the_buffer),
 		cmocka_unit_test(peek__eof__is_net_error),
 		cmocka_unit_test(write__to_closed_peer__is_error_not_sigpipe),
+		cmocka_unit_test(transfer__body_trickle__is_cut_off_by_min_rate),
+		cmocka_unit_test(transfer__listing_trickle__is_cut_off_by_min_rate),
+		cmocka_unit_test(transfer__steady_rate__runs_past_the_grace),
+		cmocka_unit_test(stop__trickling_transfer__ends_after_the_grace),
 		cmocka_unit_test(tls__right_ca_and_dns_name__verifies),
 		cmocka_unit_test(tls__right_ca_and_ip_literal__verifies),
 		cmocka_unit_test(tls__wrong_ca__is_tls_error),

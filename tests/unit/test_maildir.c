@@ -50,6 +50,34 @@ int __wrap_openat(int dirfd, const char *path, int flags, ...)
 	return __real_openat(dirfd, path, flags, mode);
 }
 
+/* Link seam (built with -Wl,--wrap=write): while enospc_after >= 0, writes
+ * let that many more bytes through and then fail with ENOSPC, a disk that
+ * fills up in the middle of a message, for any user (the tmpfs test needs
+ * root to mount). Only write(2) calls linked into this program come here;
+ * cmocka's output goes through its own shared library. Weak, like the
+ * openat seam: without the flag the disk-full seam test fails. */
+ssize_t __real_write(int fd, const void *buf, size_t len) __attribute__((weak));
+ssize_t __wrap_write(int fd, const void *buf, size_t len);
+static long enospc_after = -1;
+static int write_calls;
+
+ssize_t __wrap_write(int fd, const void *buf, size_t len)
+{
+	ssize_t n;
+
+	write_calls++;
+	if (enospc_after == 0) {
+		errno = ENOSPC;
+		return -1;
+	}
+	if (enospc_after > 0 && len > (size_t)enospc_after)
+		len = (size_t)enospc_after;
+	n = __real_write(fd, buf, len);
+	if (enospc_after > 0 && n > 0)
+		enospc_after -= n;
+	return n;
+}
+
 struct fx {
 	char dir[64];
 	char md[128];
@@ -612,6 +640,46 @@ static void write__when_disk_full__then_disk_full_error(void **state)
 	assert_int_equal(umount(mnt), 0);
 }
 
+/* The same through the write seam, unprivileged: the disk fills 10000
+ * bytes into a 16 KiB message, with O_TMPFILE and with the named tmp/
+ * file. The error names the Maildir, later writes and the sync are
+ * refused, and nothing is left in tmp/ or new/. */
+static void write__when_disk_fills_mid_message__then_disk_full_error(void **state)
+{
+	(void)state;
+	struct fx *fx = *state;
+	static char chunk[16 * 1024];
+	char path[256];
+
+	for (no_tmpfile = 0; no_tmpfile < 2; no_tmpfile++) {
+		struct pf_error err = { 0 };
+		struct maildir *md = open_ok(fx->md);
+		struct maildir_file *f = maildir_file_new(md, &err);
+		int rc;
+
+		assert_non_null(f);
+		write_calls = 0;
+		enospc_after = 10000;
+		rc = maildir_file_write(f, chunk, sizeof chunk, &err);
+		enospc_after = -1;
+		if (write_calls == 0)
+			fail_msg("maildir_file_write made no write(2) call: the seam is not on its path");
+		assert_int_equal(rc, -1);
+		assert_int_equal(err.cls, PF_ERR_LOCAL);
+		if (strstr(err.msg, "disk full") == NULL || strstr(err.msg, fx->md) == NULL)
+			fail_msg("not a disk-full error naming %s: %s", fx->md, err.msg);
+		assert_int_equal(maildir_file_write(f, "x", 1, &err), -1);
+		assert_int_equal(maildir_file_sync(f, &err), -1);
+		maildir_file_free(f);
+		snprintf(path, sizeof path, "%s/tmp", fx->md);
+		assert_int_equal(count_entries(path), 0);
+		snprintf(path, sizeof path, "%s/new", fx->md);
+		assert_int_equal(count_entries(path), 0);
+		maildir_close(md);
+	}
+	no_tmpfile = 0;
+}
+
 /* A batch large enough for syncfs: every file comes out synced (publish
  * refuses any that is not) and lands in new/, either way. */
 static void sync_batch(struct fx *fx, int no_syncfs)
@@ -712,6 +780,7 @@ int main(void)
 		T(has__finds_new_cur_and_flagged_but_not_prefix),
 		T(clean_tmp__removes_old_keeps_fresh),
 		T(write__when_disk_full__then_disk_full_error),
+		T(write__when_disk_fills_mid_message__then_disk_full_error),
 		T(files_sync__batch__then_every_file_publishable),
 		T(files_sync__when_syncfs_off__then_every_file_publishable),
 		T(files_sync__when_a_file_failed__then_stops_before_it),

@@ -18,6 +18,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include "log.h"
 #include "pop3.h"
 #include "sasl.h"
@@ -25,11 +29,49 @@
 /* A script line: "C:text" the client must send exactly this line next;
  * "S:text" the server sends text + CRLF; "Q" the client must send nothing
  * more for 200 ms (proves lock-step); "W:n" wait until n more client lines
- * have arrived before going on, without reading them (proves pipelining). */
+ * have arrived before going on, without reading them (proves pipelining);
+ * "T" the TLS handshake as the server, with g_tls's certificate (after
+ * it, every line goes through TLS; "W" cannot look inside). */
 struct server {
 	pid_t pid;
 	char port[16];
 };
+
+/* A self-signed certificate made at group setup; the client pins its
+ * fingerprint, so no CA or name check is involved. */
+static struct {
+	EVP_PKEY *key;
+	X509 *cert;
+	char fingerprint[3 * 32 + 8];
+} g_tls;
+
+/* In the server child, once "T" has run. */
+static SSL *g_ssl;
+
+static ssize_t srv_read(int fd, char *c)
+{
+	return g_ssl != NULL ? SSL_read(g_ssl, c, 1) : read(fd, c, 1);
+}
+
+static int srv_write(int fd, const char *buf, int n)
+{
+	return g_ssl != NULL ? SSL_write(g_ssl, buf, n) : (int)write(fd, buf, (size_t)n);
+}
+
+static int srv_tls(int fd)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (ctx == NULL || SSL_CTX_use_certificate(ctx, g_tls.cert) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, g_tls.key) != 1)
+		return -1;
+	g_ssl = SSL_new(ctx);
+	if (g_ssl == NULL || SSL_set_fd(g_ssl, fd) != 1 || SSL_accept(g_ssl) != 1) {
+		fprintf(stderr, "script: TLS handshake failed\n");
+		return -1;
+	}
+	return 0;
+}
 
 static int read_line(int fd, char *buf, size_t cap)
 {
@@ -37,7 +79,7 @@ static int read_line(int fd, char *buf, size_t cap)
 
 	while (n + 1 < cap) {
 		char c;
-		ssize_t r = read(fd, &c, 1);
+		ssize_t r = srv_read(fd, &c);
 
 		if (r <= 0)
 			return -1;
@@ -73,8 +115,11 @@ static int run_script(int fd, const char *const *script)
 			char out[8192];
 			int n = snprintf(out, sizeof out, "%s\r\n", s + 2);
 
-			if (write(fd, out, (size_t)n) != n)
+			if (srv_write(fd, out, n) != n)
 				return 2;
+		} else if (s[0] == 'T') {
+			if (srv_tls(fd) < 0)
+				return 5;
 		} else if (s[0] == 'C') {
 			if (read_line(fd, line, sizeof line) < 0 || strcmp(line, s + 2) != 0) {
 				fprintf(stderr, "script: expected '%s', got '%s'\n", s + 2, line);
@@ -148,15 +193,62 @@ static struct pop3 *connected(struct server *sv, const char *const *script)
 	return pop3_new(c);
 }
 
-/* The same past the greeting and CAPA, one after the other. */
+/* The same past the greeting and CAPA (plaintext). */
 static struct pop3 *session(struct server *sv, const char *const *script)
 {
 	struct pf_error err = { 0 };
 	struct pop3 *p = connected(sv, script);
 
-	assert_int_equal(pop3_greeting(p, &err), 0);
-	assert_int_equal(pop3_capa(p, &err), 0);
+	assert_int_equal(pop3_open(p, TLS_NONE, NULL, &err), 0);
 	return p;
+}
+
+/* The key and self-signed certificate of g_tls (P-256, for 127.0.0.1). */
+static int make_tls_identity(void **state)
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	X509_EXTENSION *ext;
+	X509V3_CTX v3;
+	X509 *x = X509_new();
+
+	(void)state;
+	g_tls.key = EVP_EC_gen("P-256");
+	if (x == NULL || g_tls.key == NULL)
+		return -1;
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+				   (const unsigned char *)"127.0.0.1", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "IP:127.0.0.1");
+	if (ext == NULL || X509_add_ext(x, ext, -1) != 1 || X509_set_pubkey(x, g_tls.key) != 1 ||
+	    X509_sign(x, g_tls.key, EVP_sha256()) == 0 ||
+	    X509_digest(x, EVP_sha256(), md, &mdlen) != 1 || mdlen != sizeof md)
+		return -1;
+	X509_EXTENSION_free(ext);
+	g_tls.cert = x;
+	for (unsigned int i = 0; i < mdlen; i++)
+		snprintf(g_tls.fingerprint + 2 * i, 3, "%02X", md[i]);
+	return 0;
+}
+
+static int free_tls_identity(void **state)
+{
+	(void)state;
+	X509_free(g_tls.cert);
+	EVP_PKEY_free(g_tls.key);
+	return 0;
+}
+
+static struct conn_tls_opts pinned_opts(void)
+{
+	struct conn_tls_opts o = { .verify_name = "127.0.0.1", .fingerprint = g_tls.fingerprint };
+
+	return o;
 }
 
 /* The server here answers nothing until it has CAPA: a client that waited
@@ -171,7 +263,7 @@ static void open__then_capa_sent_before_the_greeting_is_read(void **state)
 	struct pop3 *p = connected(&sv, script);
 
 	(void)state;
-	assert_int_equal(pop3_open(p, &err), 0);
+	assert_int_equal(pop3_open(p, TLS_NONE, NULL, &err), 0);
 	assert_true(pop3_caps(p)->pipelining);
 	pop3_free(p);
 	assert_int_equal(server_status(&sv), 0);
@@ -186,7 +278,7 @@ static void open__when_greeting_err__then_server_reason(void **state)
 	struct pop3 *p = connected(&sv, script);
 
 	(void)state;
-	assert_int_equal(pop3_open(p, &err), -1);
+	assert_int_equal(pop3_open(p, TLS_NONE, NULL, &err), -1);
 	assert_int_equal(err.cls, PF_ERR_SERVER);
 	assert_non_null(strstr(err.msg, "too many connections"));
 	pop3_free(p);
@@ -627,22 +719,29 @@ static void login__oauthbearer_error__replies_0x01(void **state)
 static void login__long_oauthbearer__uses_continuation(void **state)
 {
 	(void)state;
-	/* RFC 5034 section 4: over 255 octets the response follows "+ ". */
-	static char token[400], b64line[1024];
+	/* RFC 5034 section 4: over 255 octets the response follows "+ ". The
+	 * expected line was written by another tool, not by the client's own
+	 * functions: base64 (Python's) of the RFC 7628 message
+	 * "n,a=alice,^Ahost=pop.example.com^Aport=995^Aauth=Bearer " + 399 "T"
+	 * + "^A^A" (454 octets; ^A is 0x01). */
+	static char token[400];
 	static const char *const script[] = {
 		"S:+OK ready", "C:CAPA", "S:+OK", "S:SASL OAUTHBEARER", "S:.",
-		"C:AUTH OAUTHBEARER", "S:+ ", b64line, "S:+OK", NULL,
+		"C:AUTH OAUTHBEARER", "S:+ ",
+		"C:bixhPWFsaWNlLAFob3N0PXBvcC5leGFtcGxlLmNvbQFwb3J0PTk5NQFhdXRoPUJlYXJlciBUVFRUVF"
+		"RUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVF"
+		"RUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVF"
+		"RUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVF"
+		"RUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVF"
+		"RUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVF"
+		"RUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVF"
+		"RUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFRUVFQBAQ==",
+		"S:+OK", NULL,
 	};
 	struct pf_error err = { 0 };
-	unsigned char raw[1024];
-	size_t rl, bl;
 	char trace[8192];
 
 	memset(token, 'T', sizeof token - 1);
-	assert_int_equal(sasl_oauthbearer("alice", "pop.example.com", "995", token, raw,
-					  sizeof raw, &rl), 0);
-	b64line[0] = 'C', b64line[1] = ':';
-	assert_int_equal(sasl_b64_encode(raw, rl, b64line + 2, sizeof b64line - 2, &bl), 0);
 	assert_int_equal(traced_login(script, AUTH_OAUTHBEARER, "alice", token, &err, trace,
 				      sizeof trace), 0);
 	assert_null(strstr(trace, "TTTT"));
@@ -996,7 +1095,8 @@ static void retr__lock_step__without_pipelining(void **state)
 	assert_int_equal(server_status(&sv), 0);
 }
 
-static void stls__not_offered__is_refused(void **state)
+/* RFC 2595: STLS only when CAPA offers it, and nothing more is sent. */
+static void open__starttls_not_offered__is_tls_error_and_sends_nothing(void **state)
 {
 	(void)state;
 	static const char *const script[] = {
@@ -1004,13 +1104,99 @@ static void stls__not_offered__is_refused(void **state)
 	};
 	struct server sv;
 	struct pf_error err = { 0 };
-	struct conn_tls_opts o = { .verify_name = "localhost" };
-	struct pop3 *p = session(&sv, script);
+	struct conn_tls_opts o = pinned_opts();
+	struct pop3 *p = connected(&sv, script);
 
-	assert_int_equal(pop3_stls(p, &o, &err), -1);
+	assert_int_equal(pop3_open(p, TLS_STARTTLS, &o, &err), -1);
+	assert_int_equal(err.cls, PF_ERR_TLS);
+	assert_non_null(strstr(err.msg, "STLS"));
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
+/* The whole STARTTLS opening: CAPA before the greeting, STLS, the
+ * handshake, CAPA again; what the first CAPA said (PIPELINING, SASL
+ * PLAIN: a man in the middle could have added them) is gone, only the
+ * second one counts. */
+static void open__starttls__capa_again_after_tls_replaces_the_first(void **state)
+{
+	(void)state;
+	static const char *const script[] = {
+		"C:CAPA", "S:+OK ready", "S:+OK", "S:STLS", "S:PIPELINING", "S:SASL PLAIN", "S:.",
+		"C:STLS", "S:+OK begin TLS", "T", "C:CAPA", "S:+OK", "S:USER", "S:UIDL", "S:.",
+		NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct conn_tls_opts o = pinned_opts();
+	struct pop3 *p = connected(&sv, script);
+
+	assert_int_equal(pop3_open(p, TLS_STARTTLS, &o, &err), 0);
+	assert_true(pop3_caps(p)->user);
+	assert_true(pop3_caps(p)->uidl);
+	assert_false(pop3_caps(p)->pipelining);
+	assert_false(pop3_caps(p)->stls);
+	assert_int_equal(sasl_auto_mech(pop3_caps(p)), AUTH_USER);
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
+/* Bytes after STLS's +OK, before the handshake, could be a man in the
+ * middle's (CVE-2021-39272 class): refused, no CAPA in plaintext. */
+static void open__starttls_data_after_ok__is_refused(void **state)
+{
+	(void)state;
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:+OK", "S:STLS", "S:.", "C:STLS",
+		"S:+OK begin TLS\r\n+OK injected", "Q", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct conn_tls_opts o = pinned_opts();
+	struct pop3 *p = connected(&sv, script);
+
+	assert_int_equal(pop3_open(p, TLS_STARTTLS, &o, &err), -1);
 	assert_int_equal(err.cls, PF_ERR_TLS);
 	pop3_free(p);
 	assert_int_equal(server_status(&sv), 0);
+}
+
+/* Implicit TLS: the handshake comes first (the server here speaks only
+ * after it), then greeting and CAPA; no STLS. */
+static void open__implicit_tls__handshake_before_the_greeting(void **state)
+{
+	(void)state;
+	static const char *const script[] = {
+		"T", "S:+OK ready", "C:CAPA", "S:+OK", "S:USER", "S:PIPELINING", "S:.", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct conn_tls_opts o = pinned_opts();
+	struct pop3 *p = connected(&sv, script);
+
+	assert_int_equal(pop3_open(p, TLS_IMPLICIT, &o, &err), 0);
+	assert_true(pop3_caps(p)->pipelining);
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
+/* A certificate that does not match the pin fails the opening. */
+static void open__implicit_tls_wrong_pin__is_tls_error(void **state)
+{
+	(void)state;
+	static const char *const script[] = { "T", NULL };
+	struct server sv;
+	struct pf_error err = { 0 };
+	struct conn_tls_opts o = { .verify_name = "127.0.0.1",
+				   .fingerprint = "sha256:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:"
+						  "EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:"
+						  "EE:FF" };
+	struct pop3 *p = connected(&sv, script);
+
+	assert_int_equal(pop3_open(p, TLS_IMPLICIT, &o, &err), -1);
+	assert_int_equal(err.cls, PF_ERR_TLS);
+	pop3_free(p);
+	server_status(&sv); /* the handshake failed on its side too */
 }
 
 int main(void)
@@ -1051,9 +1237,13 @@ int main(void)
 		cmocka_unit_test(listing__without_terminating_dot__is_refused),
 		cmocka_unit_test(retr__pipelined__when_advertised),
 		cmocka_unit_test(retr__lock_step__without_pipelining),
-		cmocka_unit_test(stls__not_offered__is_refused),
+		cmocka_unit_test(open__starttls_not_offered__is_tls_error_and_sends_nothing),
+		cmocka_unit_test(open__starttls__capa_again_after_tls_replaces_the_first),
+		cmocka_unit_test(open__starttls_data_after_ok__is_refused),
+		cmocka_unit_test(open__implicit_tls__handshake_before_the_greeting),
+		cmocka_unit_test(open__implicit_tls_wrong_pin__is_tls_error),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, make_tls_identity, free_tls_identity);
 }

@@ -83,7 +83,7 @@ static void rebuild__finds_new_and_cur__ignores_others(void **st)
 	config_for(&cfg, &a);
 	assert_int_equal(rebuild_state(&cfg, &a, &found, &err), 0);
 	assert_int_equal(found, 2);
-	s = uidstore_open(state, "work", "h", "u", &err);
+	s = uidstore_open(state, "work", "pop.example.com", "me", &err);
 	assert_non_null(s);
 	assert_int_equal(uidstore_get(s, "uid-one", &name), UID_DELIVERED);
 	assert_string_equal(name, "1.M1P1Q1.h,S=40,W=42");

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -139,6 +140,38 @@ static void expect_state(struct uidstore *s, const char *uid, enum uid_state st,
 		assert_null(got);
 	else
 		assert_string_equal(got, name);
+}
+
+static struct uidstore *open_as(const struct fx *fx, const char *host, const char *user)
+{
+	struct pf_error err = { 0 };
+	struct uidstore *s = uidstore_open(fx->dir, "acct", host, user, &err);
+
+	if (s == NULL)
+		fail_msg("uidstore_open(%s, %s): %s", host, user, err.msg);
+	return s;
+}
+
+/* Closes s after committing uid as delivered under name; returns a copy
+ * of the store's file (free it) and its length in *len_r. */
+static char *stored(const struct fx *fx, struct uidstore *s, const char *uid, const char *name,
+		    size_t *len_r)
+{
+	char *copy;
+
+	deliver(s, uid, name, T0);
+	commit_ok(s);
+	uidstore_close(s);
+	copy = strdup(slurp(fx->file, len_r));
+	assert_non_null(copy);
+	return copy;
+}
+
+static int count_pending(const char *uid, const char *name, void *ctx)
+{
+	(void)uid, (void)name;
+	(*(int *)ctx)++;
+	return 0;
 }
 
 /* --- creation and commits ------------------------------------------------ */
@@ -716,6 +749,265 @@ static void lock__when_dir_missing__then_local_error(void **state)
 	assert_non_null(strstr(err.msg, dir));
 }
 
+/* --- the binding to one server and one user (issue 12 item 4) ---------- */
+
+static void bound_to__same_host_any_case_and_recent_prefix__then_true(void **state)
+{
+	(void)state;
+	struct fx *fx = *state;
+	struct uidstore *s = open_ok(fx);
+
+	assert_int_equal(uidstore_bound_to(s, "pop.example.com", "me@example.com"), 1);
+	assert_int_equal(uidstore_bound_to(s, "POP.Example.COM", "me@example.com"), 1);
+	assert_int_equal(uidstore_bound_to(s, "pop.example.com", "recent:me@example.com"), 1);
+	assert_int_equal(uidstore_bound_to(s, "pop.example.net", "me@example.com"), 0);
+	assert_int_equal(uidstore_bound_to(s, "pop.example.com", "Me@example.com"), 0);
+	assert_int_equal(uidstore_bound_to(s, "pop.example.com", "other@example.com"), 0);
+	uidstore_close(s);
+}
+
+/* The loss the binding prevents: in delete mode a uid "already delivered"
+ * is deleted unfetched, so a store for another server or user must answer
+ * nothing, record nothing, and leave its file as it was. */
+static void open__when_other_host_or_user__then_foreign_and_untouched(void **state)
+{
+	(void)state;
+	struct fx *fx = *state;
+	static const char *const other[][2] = {
+		{ "pop.other.example", "me@example.com" },
+		{ "pop.example.com", "you@example.com" },
+	};
+	struct uidstore *s = open_ok(fx);
+	char *before;
+	size_t len;
+
+	assert_int_equal(uidstore_set_pending(s, "u2", "2.b", &(struct pf_error){ 0 }), 0);
+	before = stored(fx, s, "u1", "1.a", &len);
+	for (size_t i = 0; i < 2; i++) {
+		struct pf_error err = { 0 };
+		int npending = 0;
+
+		s = open_as(fx, other[i][0], other[i][1]);
+		assert_int_equal(uidstore_bound_to(s, other[i][0], other[i][1]), 0);
+		assert_int_equal(uidstore_bound_to(s, "pop.example.com", "me@example.com"), 1);
+		expect_state(s, "u1", UID_UNKNOWN, NULL);
+		expect_state(s, "u2", UID_UNKNOWN, NULL);
+		assert_int_equal(uidstore_first_seen(s, "u1"), 0);
+		assert_int_equal(uidstore_each_pending(s, count_pending, &npending), 0);
+		assert_int_equal(npending, 0);
+		assert_int_equal(uidstore_expire(s, T0 + 365 * DAY, DAY), 0);
+		assert_int_equal(uidstore_set_pending(s, "u3", "3.c", &err), -1);
+		assert_int_equal(err.cls, PF_ERR_CONFIG);
+		pf_error_clear(&err);
+		assert_int_equal(uidstore_set_delivered(s, "u2", NULL, T0, &err), -1);
+		pf_error_clear(&err);
+		assert_int_equal(uidstore_forget(s, "u1", &err), -1);
+		pf_error_clear(&err);
+		assert_int_equal(uidstore_commit(s, &err), -1);
+		pf_error_clear(&err);
+		assert_int_equal(uidstore_compact(s, &err), -1);
+		pf_error_clear(&err);
+		assert_int_equal(uidstore_check_binding(s, &err), -1);
+		assert_int_equal(err.cls, PF_ERR_CONFIG);
+		assert_non_null(strstr(err.msg, "me@example.com at pop.example.com"));
+		if (strstr(err.msg, other[i][0]) == NULL || strstr(err.msg, other[i][1]) == NULL)
+			fail_msg("configured host/user not named: %s", err.msg);
+		assert_non_null(strstr(err.msg, "popfetch --rebind-state acct"));
+		assert_non_null(strstr(err.msg, "popfetch --fresh-state acct"));
+		uidstore_close(s);
+		assert_memory_equal(slurp(fx->file, NULL), before, len);
+		assert_int_equal(file_size(fx->file), (off_t)len);
+	}
+	free(before);
+	/* the right server still finds everything */
+	s = open_ok(fx);
+	assert_int_equal(uidstore_check_binding(s, &(struct pf_error){ 0 }), 0);
+	expect_state(s, "u1", UID_DELIVERED, "1.a");
+	expect_state(s, "u2", UID_PENDING, "2.b");
+	uidstore_close(s);
+}
+
+/* A store written before the H record existed is bound on its next open,
+ * durably, and keeps its uids. */
+static void open__when_no_binding_recorded__then_bound_to_the_account(void **state)
+{
+	(void)state;
+	struct fx *fx = *state;
+	struct uidstore *s;
+
+	spew(fx->file, "popfetch-uids 1\nD u1 1.a 5 6\n", 0);
+	s = open_as(fx, "pop.new.example", "me");
+	assert_int_equal(uidstore_check_binding(s, &(struct pf_error){ 0 }), 0);
+	expect_state(s, "u1", UID_DELIVERED, "1.a");
+	uidstore_close(s);
+	assert_string_equal(slurp(fx->file, NULL),
+			    "popfetch-uids 1\nD u1 1.a 5 6\nH pop.new.example me\n");
+	s = open_as(fx, "pop.old.example", "me");
+	expect_state(s, "u1", UID_UNKNOWN, NULL);
+	assert_int_equal(uidstore_check_binding(s, &(struct pf_error){ 0 }), -1);
+	uidstore_close(s);
+}
+
+static void rebind__then_kept_for_the_new_name_only(void **state)
+{
+	(void)state;
+	struct fx *fx = *state;
+	struct uidstore *s = open_ok(fx);
+	struct pf_error err = { 0 };
+
+	deliver(s, "u1", "1.a", T0);
+	commit_ok(s);
+	uidstore_close(s);
+	s = open_as(fx, "pop.renamed.example", "me@example.com");
+	assert_int_equal(uidstore_rebind(s, &err), 0);
+	assert_int_equal(uidstore_check_binding(s, &err), 0);
+	expect_state(s, "u1", UID_DELIVERED, "1.a");
+	deliver(s, "u2", "2.b", T0);
+	commit_ok(s);
+	uidstore_close(s);
+	/* durable: the new name opens it, the old one no longer does */
+	s = open_as(fx, "pop.renamed.example", "me@example.com");
+	expect_state(s, "u1", UID_DELIVERED, "1.a");
+	expect_state(s, "u2", UID_DELIVERED, "2.b");
+	assert_int_equal(uidstore_compact(s, &err), 0);
+	uidstore_close(s);
+	s = open_ok(fx);
+	expect_state(s, "u1", UID_UNKNOWN, NULL);
+	uidstore_close(s);
+	/* compaction kept the new binding */
+	s = open_as(fx, "pop.renamed.example", "me@example.com");
+	assert_int_equal(uidstore_check_binding(s, &err), 0);
+	assert_int_equal(uidstore_rebind(s, &err), 0);       /* not foreign: nothing to do */
+	uidstore_close(s);
+}
+
+static void set_aside__then_kept_beside_and_next_open_is_fresh(void **state)
+{
+	(void)state;
+	struct fx *fx = *state;
+	struct uidstore *s = open_ok(fx);
+	struct pf_error err = { 0 };
+	char name[256], path[512];
+	char *old;
+	size_t len;
+
+	old = stored(fx, s, "u1", "1.a", &len);
+	assert_int_equal(uidstore_exists(fx->dir, "acct", &err), 1);
+	s = open_as(fx, "pop.other.example", "you");
+	assert_int_equal(uidstore_set_aside(s, name, sizeof name, &err), 0);
+	assert_string_equal(name, "acct.uids.pop.example.com.old");
+	assert_int_equal(uidstore_set_pending(s, "u9", "9.z", &err), -1);
+	uidstore_close(s);
+	snprintf(path, sizeof path, "%s/%s", fx->dir, name);
+	assert_memory_equal(slurp(path, NULL), old, len);
+	assert_int_equal(uidstore_exists(fx->dir, "acct", &err), 0);
+	s = open_as(fx, "pop.other.example", "you");
+	assert_int_equal(uidstore_check_binding(s, &err), 0);
+	assert_int_equal(uidstore_count(s), 0);
+	expect_state(s, "u1", UID_UNKNOWN, NULL);
+	/* a second move never replaces the first */
+	assert_int_equal(uidstore_set_aside(s, name, sizeof name, &err), 0);
+	assert_string_equal(name, "acct.uids.pop.other.example.old");
+	uidstore_close(s);
+	s = open_ok(fx);
+	assert_int_equal(uidstore_set_aside(s, name, sizeof name, &err), 0);
+	assert_string_equal(name, "acct.uids.pop.example.com.old.2");
+	uidstore_close(s);
+	assert_memory_equal(slurp(path, NULL), old, len);
+	free(old);
+}
+
+/* --- building a store beside the current one (--rebuild-state) ---------- */
+
+static struct uidstore *build_ok(const struct fx *fx)
+{
+	struct pf_error err = { 0 };
+	struct uidstore *s = uidstore_build(fx->dir, "acct", "pop.example.com", "me@example.com",
+					    &err);
+
+	if (s == NULL)
+		fail_msg("uidstore_build: %s", err.msg);
+	return s;
+}
+
+static int visible(const struct dirent *de)
+{
+	return de->d_name[0] != '.';
+}
+
+/* Files in dir, whatever their names (the layout is uidstore's). */
+static int count_files(const char *dir)
+{
+	struct dirent **list;
+	int n = scandir(dir, &list, visible, NULL);
+
+	assert_true(n >= 0);
+	for (int i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+	return n;
+}
+
+static void build__when_closed_unreplaced__then_nothing_changes(void **state)
+{
+	(void)state;
+	struct fx *fx = *state;
+	struct uidstore *s = open_ok(fx), *b;
+	char *before;
+	size_t len;
+
+	before = stored(fx, s, "old", "1.old", &len);
+	b = build_ok(fx);
+	deliver(b, "new", "2.new", T0);
+	commit_ok(b);
+	assert_int_equal(count_files(fx->dir), 2);         /* acct.uids and the one being built */
+	uidstore_close(b);
+	assert_int_equal(count_files(fx->dir), 1);
+	assert_memory_equal(slurp(fx->file, NULL), before, len);
+	free(before);
+}
+
+static void replace__then_new_in_place_and_old_kept_as_backup(void **state)
+{
+	(void)state;
+	struct fx *fx = *state;
+	struct uidstore *s = open_ok(fx), *b;
+	struct pf_error err = { 0 };
+	char path[256], bak[256];
+	char *before;
+	size_t len;
+
+	before = stored(fx, s, "old", "1.old", &len);
+	b = build_ok(fx);
+	deliver(b, "new", "2.new", T0);
+	assert_int_equal(uidstore_replace(b, &err), 0);
+	/* the store built is now the account's: later commits land in it */
+	deliver(b, "later", "3.later", T0);
+	commit_ok(b);
+	assert_int_equal(uidstore_compact(b, &err), 0);
+	uidstore_close(b);
+	assert_int_equal(count_files(fx->dir), 2);
+	snprintf(bak, sizeof bak, "%s.bak", fx->file);
+	assert_memory_equal(slurp(bak, NULL), before, len);
+	free(before);
+	s = open_ok(fx);
+	expect_state(s, "old", UID_UNKNOWN, NULL);
+	expect_state(s, "new", UID_DELIVERED, "2.new");
+	expect_state(s, "later", UID_DELIVERED, "3.later");
+	uidstore_close(s);
+	assert_int_equal(uidstore_path(fx->dir, "acct", path, sizeof path), 0);
+	assert_string_equal(path, fx->file);
+	assert_int_equal(uidstore_path(fx->dir, "acct", path, 8), -1);
+	/* again, with no store in place at all: no backup to keep */
+	assert_int_equal(unlink(fx->file), 0);
+	assert_int_equal(unlink(bak), 0);
+	b = build_ok(fx);
+	assert_int_equal(uidstore_replace(b, &err), 0);
+	uidstore_close(b);
+	assert_int_equal(count_files(fx->dir), 1);
+	assert_int_equal(uidstore_exists(fx->dir, "acct", &err), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -740,6 +1032,13 @@ int main(void)
 		T(each_pending__when_fn_resolves__then_all_resolved),
 		T(commit__when_write_fails__then_poisoned),
 		T(many_uids__when_reopened__then_all_found),
+		T(bound_to__same_host_any_case_and_recent_prefix__then_true),
+		T(open__when_other_host_or_user__then_foreign_and_untouched),
+		T(open__when_no_binding_recorded__then_bound_to_the_account),
+		T(rebind__then_kept_for_the_new_name_only),
+		T(set_aside__then_kept_beside_and_next_open_is_fresh),
+		T(build__when_closed_unreplaced__then_nothing_changes),
+		T(replace__then_new_in_place_and_old_kept_as_backup),
 		T(lock__when_held_in_same_process__then_locked),
 		T(lock__when_held_by_child__then_locked_until_it_exits),
 		T(lock__when_dir_missing__then_local_error),

@@ -412,7 +412,9 @@ static int option_value(struct fm *f, const struct keyword *k, struct import_acc
 		a->flags |= F_MDA;
 		if (strchr(s, '%') != NULL)
 			import_note(&a->notes, "the mda command uses fetchmail's %%T/%%F/%%s "
-				    "substitutions, which popfetch does not make: check it");
+				    "substitutions, which popfetch does not make (no server text "
+				    "reaches a shell): write \"$POPFETCH_SENDER\" for %%F and your "
+				    "user name for %%T");
 		return 0;
 	case K_SSLPROTO:
 		if (arg(f, k->word, &s) < 0)

@@ -67,7 +67,8 @@ import_and_poll() {
 
 # --- fetchmail: implicit TLS, 6 of 10 (--fetchlimit), into the Maildir through a tiny MDA -----
 # fetchmail checks the certificate's CommonName (localhost), not its IP address entry; popfetch
-# checks subjectAltName (127.0.0.1). fetchmail cannot write a Maildir itself: --maildir names it.
+# checks subjectAltName (127.0.0.1). fetchmail cannot write a Maildir itself: its MDA does, and
+# the imported account runs the same MDA (mda = "..."), into the same Maildir.
 # fetchmail breaks lines longer than its buffer, so this mailbox has no very long lines (mkmail's
 # fixed profile): what is compared is popfetch's work, not fetchmail's.
 peer_home fetchmail
@@ -91,8 +92,10 @@ timeout "$PEER_TIMEOUT" fetchmail -N --nosyslog --fetchlimit 6 >"$T/fetchmail.lo
 [ "$rc" = 13 ] || { cat "$T/fetchmail.log" >&2; t_fail "fetchmail exited $rc, expected 13"; }
 [ "$(grep -c . "$HOME/.fetchids")" = 6 ] || t_fail "fetchmail's idfile does not hold 6 UIDs"
 more_mail 62 --size-profile fixed:3000
-import_and_poll fetchmail 6 --maildir "$T/Maildir-fetchmail"
+import_and_poll fetchmail 6
 grep -q "sslcommonname" "$T/fetchmail-import.out" || t_fail "fetchmail: sslcommonname not named"
+grep -q "mda = \"$T/mda.sh $T/Maildir-fetchmail\"" "$T/config-fetchmail" ||
+	t_fail "fetchmail: the MDA was not carried over"
 
 # --- mpop: STARTTLS with passwordeval, all 10, then 5 more arrive ---------------------------------
 peer_home mpop

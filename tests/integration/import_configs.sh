@@ -7,8 +7,6 @@
 # and works (a --check over STARTTLS against the lab). A UID state that cannot be read or found
 # imports nothing for that account (exit 5, no config, no uid store), a delete-mode fetchmail
 # without an idfile imports with none.
-# The mbox and mda keys come from other branches: where this tree's config does not know them yet,
-# they are checked in the --dry-run text only (the real import then uses --maildir).
 . "${TESTLIB:-$(cd "$(dirname "$0")/../lib" && pwd)}/common.sh"
 t_init import_configs
 
@@ -60,14 +58,14 @@ expect_out 'tls_fingerprint = "sha256:' "fetchmail: how to pin instead"
 expect_out '^skipped: poll imap.example.com' "fetchmail: the IMAP entry"
 expect_out 'IMAP entry: not imported' "fetchmail: the IMAP entry's reason"
 expect_out 'mda = "/usr/bin/procmail -d %T"' "fetchmail: the MDA"
-expect_out '%T/%F/%s substitutions' "fetchmail: the MDA's substitutions"
+expect_out '%T/%F/%s substitutions.*POPFETCH_SENDER' "fetchmail: the MDA's substitutions"
 expect_out 'set daemon 300: run popfetch -d 300' "fetchmail: set daemon"
 expect_out 'password = "\*\*\*\*\*\*\*\*"' "fetchmail: masked password"
 expect_no_out 'wonderland|secret-gmail' "fetchmail: a password in the output"
 expect_out '^would import 3, skipped 1, not imported 0' "fetchmail: the summary"
 
-# Written for real (with --maildir: the MDA key may not exist in this tree yet): created 0600, the
-# uid stores bound to host and user, and the STARTTLS account works against the lab.
+# Written for real, with --maildir DIR (every account delivers there, the MDA too): created
+# 0600, the uid stores bound to host and user, and the STARTTLS account works against the lab.
 pf_run fm-write -f "$cfg" --import fetchmail --maildir "$T/Maildir"
 pf_expect_rc 0 "fetchmail import"
 [ "$(stat -c %a "$cfg")" = 600 ] || t_fail "the new config has mode $(stat -c %a "$cfg")"
@@ -134,6 +132,11 @@ expect_out 'imported WITH verification' "mpop: tls_certcheck off"
 expect_out 'warning: filter' "mpop: the filter"
 expect_out 'eval line 14 not run' "mpop: the eval line"
 expect_out 'UID state: 2 UIDs from .*alice_at_127.0.0.1' "mpop: the uidls file"
+pf_run mpop-write -f "$cfg" --import mpop
+pf_expect_rc 0 "mpop import (mbox delivery)"
+grep -q 'mbox = "~/mbox"' "$cfg" || t_fail "mpop: mbox was not written"
+grep -q 'password_command = "echo wonderland"' "$cfg" || t_fail "mpop: passwordeval was not written"
+rm -rf "$cfg" "$state"
 printf ' 3 127.0.0.1 alice\nU1\n' >"$HOME/.mpop_uidls/alice_at_127.0.0.1"
 pf_run mpop-bad -f "$cfg" --import mpop --maildir "$T/Maildir"
 pf_expect_rc 5 "mpop with a cut-short uidls file"

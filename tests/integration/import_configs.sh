@@ -206,6 +206,9 @@ grep -q 'keep = false' "$T/split/accounts.d/alice.conf" || t_fail "-K was not ap
 pf_run gm-nofile -f "$cfg" --import getmail "$T/missing.rc"
 pf_expect_rc 5 "a missing getmail file"
 pf_expect_err "does not exist" "a missing getmail file"
+pf_run stray-dry -f "$cfg" --dry-run
+pf_expect_rc 5 "--dry-run without --import"
+pf_expect_err -- "--dry-run goes with --import" "--dry-run without --import"
 pf_run bad-peer -f "$cfg" --import offlineimap
 pf_expect_rc 5 "an unknown peer"
 pf_expect_err "fetchmail, mpop or getmail" "an unknown peer"

@@ -197,8 +197,11 @@ static int find_state(const struct run *r, const struct import_account *a,
 		return pf_error_set(err, PF_ERR_CONFIG, "cannot name the UID state file (HOME is "
 				    "not set, or the name is too long)");
 	rc = import_read_file(*where_r, (size_t)IMPORT_STATE_MAX, &text, &len, err);
-	if (rc == -2 && !a->keep)
+	if (rc == -2 && !a->keep) {
+		free(*where_r);
+		*where_r = NULL;
 		return 0;
+	}
 	if (rc == -2)
 		return pf_error_set(err, PF_ERR_CONFIG, "no UID state: %s does not exist",
 				    *where_r);
@@ -298,7 +301,8 @@ static void emit(struct run *r, struct import_write *w, const struct import_uids
 		w->mask = 1;
 		text = import_section_text(w, &err);
 		if (text == NULL) {
-			report_left_out(r, w->a, err.msg);
+			fprintf(r->out, "  would not be written: %s\n", err.msg);
+			r->failed++;
 			return;
 		}
 		fputs(text, r->out);

@@ -203,6 +203,18 @@ grep -q 'keep = false' "$T/split/accounts.d/alice.conf" || t_fail "-K was not ap
 [ "$(grep -c '^D G[12] - ' "$T/split-state/alice.uids")" = 2 ] ||
 	t_fail "the UIDs are not in the main config's state_dir"
 
+# A uid store of that name already bound to another server or user is never written to: the
+# account is not imported, and the store is left as it was.
+mkdir -p "$state"
+printf 'popfetch-uids 1\nH other.example bob\n' >"$state/alice.uids"
+cp "$state/alice.uids" "$T/foreign.before"
+pf_run gm-foreign -f "$cfg" --import getmail --maildir "$T/Maildir"
+pf_expect_rc 5 "a uid store bound elsewhere"
+expect_out 'not written: ' "a uid store bound elsewhere"
+[ ! -e "$cfg" ] || t_fail "the account was written over a foreign uid store"
+cmp -s "$state/alice.uids" "$T/foreign.before" || t_fail "the foreign uid store was changed"
+rm -rf "$state"
+
 pf_run gm-nofile -f "$cfg" --import getmail "$T/missing.rc"
 pf_expect_rc 5 "a missing getmail file"
 pf_expect_err "does not exist" "a missing getmail file"

@@ -143,10 +143,38 @@ static char *mpop_state_path(const struct import_account *a)
 	return expand_home(buf);
 }
 
+/* getmail's oldmail file for a: in its getmaildir (~/.getmail unless
+ * --getmaildir said otherwise, which the rc file does not record), else
+ * beside the rc file, where a getmaildir usually holds it too. */
+static char *getmail_state_path(const struct run *r, const struct import_account *a)
+{
+	char name[2 * PF_NAME_MAX + 32], *dir, *p, *beside = NULL, *rcdir;
+	int port = a->port ? a->port : a->tls == TLS_IMPLICIT ? 995 : 110;
+
+	if (import_getmail_oldmail_name(a->host, port, a->user, name, sizeof name) < 0)
+		return NULL;
+	dir = expand_home(a->state_dir != NULL ? a->state_dir : "~/.getmail");
+	p = dir != NULL ? pf_join_path(dir, name) : NULL;
+	free(dir);
+	if (p == NULL || access(p, F_OK) == 0 || a->state_dir != NULL)
+		return p;
+	rcdir = xstrdup(r->path);
+	if (strrchr(rcdir, '/') != NULL) {
+		*strrchr(rcdir, '/') = '\0';
+		beside = pf_join_path(rcdir[0] ? rcdir : "/", name);
+	}
+	free(rcdir);
+	if (beside != NULL && access(beside, F_OK) == 0) {
+		free(p);
+		return beside;
+	}
+	free(beside);
+	return p;
+}
+
 static char *state_path(const struct run *r, const struct import_account *a)
 {
 	const char *fh = getenv("FETCHMAILHOME");
-	char name[2 * PF_NAME_MAX + 32], *dir, *p;
 
 	switch (r->o->peer) {
 	case IMPORT_FETCHMAIL:
@@ -157,14 +185,7 @@ static char *state_path(const struct run *r, const struct import_account *a)
 	case IMPORT_MPOP:
 		return mpop_state_path(a);
 	default:
-		if (import_getmail_oldmail_name(a->host, a->port ? a->port
-							     : a->tls == TLS_IMPLICIT ? 995 : 110,
-						a->user, name, sizeof name) < 0)
-			return NULL;
-		dir = expand_home(a->state_dir != NULL ? a->state_dir : "~/.getmail");
-		p = dir != NULL ? pf_join_path(dir, name) : NULL;
-		free(dir);
-		return p;
+		return getmail_state_path(r, a);
 	}
 }
 

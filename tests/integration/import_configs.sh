@@ -203,6 +203,14 @@ grep -q 'keep = false' "$T/split/accounts.d/alice.conf" || t_fail "-K was not ap
 [ "$(grep -c '^D G[12] - ' "$T/split-state/alice.uids")" = 2 ] ||
 	t_fail "the UIDs are not in the main config's state_dir"
 
+# A getmaildir of its own (getmail --getmaildir DIR --rcfile rc): the oldmail file beside the rc.
+mkdir -p "$T/gmdir"
+sed 's/^username = alice/username = bob/' "$HOME/.getmail/getmailrc" >"$T/gmdir/rc"
+printf 'B1\0001700000000\n' >"$T/gmdir/oldmail-127.0.0.1-$LAB_PORT_TLS-bob"
+pf_run gm-own-dir -f "$cfg" --import getmail "$T/gmdir/rc" --dry-run
+pf_expect_rc 0 "getmail with the oldmail file beside its rc"
+expect_out "UID state: 1 UIDs from $T/gmdir/oldmail-" "the oldmail file beside the rc"
+
 # A uid store of that name already bound to another server or user is never written to: the
 # account is not imported, and the store is left as it was.
 mkdir -p "$state"

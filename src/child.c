@@ -129,7 +129,7 @@ static int open_pipes(const struct child_opts *o, int in[2], int err[2], int *nu
 	*null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (*null_fd < 0)
 		return pf_error_errno(e, PF_ERR_LOCAL, errno, "%s: open /dev/null", o->what);
-	if (!o->no_input && pipe2(in, O_CLOEXEC) < 0)
+	if (!o->no_input && !o->input_is_fd && pipe2(in, O_CLOEXEC) < 0)
 		return pf_error_errno(e, PF_ERR_LOCAL, errno, "%s: pipe", o->what);
 	if (pipe2(err, O_CLOEXEC) < 0)
 		return pf_error_errno(e, PF_ERR_LOCAL, errno, "%s: pipe", o->what);
@@ -172,7 +172,8 @@ struct child *child_start(const struct child_opts *o, struct pf_error *err)
 	c->pidfd = -1;
 	c->pid = fork();
 	if (c->pid == 0)
-		child_exec(o->no_input ? null_fd : in[0], null_fd, ep[1], argv, envp);
+		child_exec(o->no_input ? null_fd : o->input_is_fd ? o->input_fd : in[0], null_fd,
+			   ep[1], argv, envp);
 	if (c->pid < 0) {
 		pf_error_errno(err, PF_ERR_LOCAL, errno, "%s: fork", o->what);
 		free(c);

@@ -12,8 +12,9 @@
  *   LANGUAGE, LC_*, TZ, TMPDIR, XDG_*_HOME, XDG_RUNTIME_DIR) plus the
  *   caller's; nothing else passes, so no secret can (POPFETCH_* test aids
  *   included).
- * - The command inherits exactly three descriptors: stdin (the message, or
- *   /dev/null), stdout (/dev/null: an MDA reports through its exit status)
+ * - The command inherits exactly three descriptors: stdin (a file or a pipe
+ *   with its input, or /dev/null), stdout (/dev/null: an MDA reports
+ *   through its exit status)
  *   and stderr (a pipe to us).  Every other descriptor is closed in the
  *   child before exec, whatever its close-on-exec flag (a TLS socket, the
  *   uid store or the account lock must never outlive us in an MDA).
@@ -48,6 +49,11 @@ struct child_opts {
 	const char *const *env;
 	int timeout_s;             /* the whole run, > 0 */
 	int no_input;              /* 1: stdin is /dev/null, child_feed unused */
+	/* 1: stdin is input_fd (a file the caller opened, read from its
+	 * current offset; the caller still owns and closes it), child_feed
+	 * unused.  Else (and without no_input) a pipe fed by child_feed. */
+	int input_is_fd;
+	int input_fd;
 	const char *what;          /* "account 'work': mda", for messages */
 };
 

@@ -4,7 +4,9 @@
  *
  * Messages are spooled as they arrive and handed over one at a time by
  * the commit delivery_spooled.h shares with LMTP (spool.h says why: an
- * MDA never sees a message that did not arrive whole): the batch is
+ * MDA never sees a message that did not arrive whole), each as a file on
+ * the MDA's stdin (spool_extract: never a pipe whose clean EOF, when
+ * popfetch dies half-way, the MDA would take for the end): the batch is
  * journalled pending, then each message is recorded right after its MDA
  * exited 0, before the next one starts.  So a crash while an MDA runs
  * leaves exactly one message whose fate is unknown: it is fetched and
@@ -23,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "child.h"
 #include "delivery_impl.h"
@@ -114,26 +117,6 @@ static void build_env(struct mda_env *e, const struct account *a, const char *ui
 	e->list[4] = NULL;
 }
 
-/* Feeds the optional From line and the spooled message.  A feed that
- * stops early (the MDA quit reading, the deadline) is judged by
- * child_wait's status; only a spool read error is ours (-1). */
-static int feed(struct mda *d, struct child *c, const struct spool_msg *m, const char *from,
-		size_t from_len, struct pf_error *err)
-{
-	uint64_t at = 0;
-	size_t got;
-
-	if (from_len > 0 && child_feed(c, from, from_len) < 0)
-		return 0;
-	for (;;) {
-		if (spool_read(d->sd.spool, m, at, d->sd.buf, SPOOLED_CHUNK, &got, err) < 0)
-			return -1;
-		if (got == 0 || child_feed(c, d->sd.buf, got) < 0)
-			return 0;
-		at += got;
-	}
-}
-
 static int timeout_of(const struct account *a)
 {
 	return a->mda_timeout > 0 ? a->mda_timeout : MDA_TIMEOUT_DEFAULT_S;
@@ -179,13 +162,15 @@ static int run_one(void *p, struct delivery_item *it, struct pf_error *err,
 		return -1;
 	build_env(&env, d->sd.acct, it->uid, sender, m->len + (uint64_t)from_len);
 	o.env = env.list;
+	/* stdin is a file holding the whole message (spool_extract says why). */
+	o.input_is_fd = 1;
+	o.input_fd = spool_extract(d->sd.spool, m, from, (size_t)from_len, err);
+	if (o.input_fd < 0)
+		return -1;
 	c = child_start(&o, err);
+	close(o.input_fd);
 	if (c == NULL)
 		return -1;
-	if (feed(d, c, m, from, (size_t)from_len, err) < 0) {
-		child_wait(c, &st);
-		return -1;
-	}
 	child_wait(c, &st);
 	pf_step("mda exited");
 	if (child_ok(&st))

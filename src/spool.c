@@ -12,9 +12,31 @@
 
 struct spool {
 	int fd;
+	char *dir;        /* for spool_extract */
 	uint64_t end;     /* bytes in use */
 	size_t live;      /* messages begun and not dropped */
 };
+
+/* pwrite(2) until all of buf is written.  0, or -1 with errno set. */
+static int pwrite_full(int fd, const void *buf, size_t len, off_t off)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			errno = n == 0 ? ENOSPC : errno;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
 
 /* O_TMPFILE where the file system has it; else a name no one else can
  * have chosen (mkstemp), unlinked at once. */
@@ -46,6 +68,7 @@ struct spool *spool_open(const char *dir, struct pf_error *err)
 	}
 	s = xcalloc(1, sizeof *s);
 	s->fd = fd;
+	s->dir = xstrdup(dir);
 	return s;
 }
 
@@ -54,6 +77,7 @@ void spool_close(struct spool *s)
 	if (s == NULL)
 		return;
 	close(s->fd);
+	free(s->dir);
 	free(s);
 }
 
@@ -104,6 +128,54 @@ int spool_read(struct spool *s, const struct spool_msg *m, uint64_t at, void *bu
 				      "cannot read the spool file");
 	*got_r = (size_t)n;
 	return 0;
+}
+
+/* Copies len bytes at *in_off of in to *out_off of out, in the kernel
+ * where it can (copy_file_range), else through a buffer. */
+static int copy_range(int in, off_t in_off, int out, off_t out_off, uint64_t len)
+{
+	char buf[16384];
+
+	while (len > 0) {
+		size_t want = len < ((uint64_t)1 << 30) ? (size_t)len : (size_t)1 << 30;
+		ssize_t n = copy_file_range(in, &in_off, out, &out_off, want, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
+			      errno == EOPNOTSUPP)) {
+			n = pread(in, buf, want < sizeof buf ? want : sizeof buf, in_off);
+			if (n > 0 && pwrite_full(out, buf, (size_t)n, out_off) < 0)
+				return -1;
+			in_off += n > 0 ? n : 0;
+			out_off += n > 0 ? n : 0;
+		}
+		if (n <= 0) {
+			errno = n == 0 ? EIO : errno;
+			return -1;
+		}
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+int spool_extract(struct spool *s, const struct spool_msg *m, const char *prefix, size_t plen,
+		  struct pf_error *err)
+{
+	int fd = open_unnamed(s->dir);
+
+	if (fd < 0)
+		return pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot create a file in %s", s->dir);
+	/* Offsets given explicitly: the file's own offset stays 0 for the
+	 * reader. */
+	if ((plen > 0 && pwrite_full(fd, prefix, plen, 0) < 0) ||
+	    copy_range(s->fd, (off_t)m->off, fd, (off_t)plen, m->len) < 0) {
+		pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot copy a message out of the spool "
+			       "in %s", s->dir);
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 void spool_drop(struct spool *s, struct spool_msg *m)

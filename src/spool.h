@@ -48,6 +48,15 @@ int spool_write(struct spool *s, struct spool_msg *m, const void *buf, size_t le
 int spool_read(struct spool *s, const struct spool_msg *m, uint64_t at, void *buf, size_t cap,
 	       size_t *got_r, struct pf_error *err) PF_MUST_CHECK;
 
+/* A new unnamed file (in the spool's directory) holding prefix[0..plen)
+ * and then m, its offset at 0: what a program gets as its standard input.
+ * A file, not a pipe: if popfetch dies while the program reads, the
+ * program still reads the whole message, never a clean EOF half-way that
+ * it would deliver as a truncated message.  The caller closes it.  The fd,
+ * or -1 with err set. */
+int spool_extract(struct spool *s, const struct spool_msg *m, const char *prefix, size_t plen,
+		  struct pf_error *err) PF_MUST_CHECK;
+
 /* m is no longer needed; when no message is live the file is emptied. */
 void spool_drop(struct spool *s, struct spool_msg *m);
 

@@ -67,10 +67,12 @@ mda_check_dump() {   # DUMPDIR SECRET
 		t_fail "the MDA's environment has variables popfetch should not pass: $(head -n 3 "$dump.unexpected-env" | tr '\n' ' ')"
 	fi
 	grep -q '^POPFETCH_ACCOUNT=' "$dump"/*.env || t_fail "POPFETCH_ACCOUNT was not passed"
-	# Descriptors: 0 and 2 are popfetch's pipes, 1 is /dev/null; the shell running mda-store
-	# may hold the script, a saved /dev/null and the dump file it writes. Nothing else.
-	if awk 'FNR > 1 { print $NF }' "$dump"/*.fds |
-		grep -vE "^(pipe:\[[0-9]+\]|/dev/null|$script|$dump/[0-9]+\.fds)$" >"$dump.unexpected-fds"; then
+	# Descriptors: 0 is the message (an unnamed file popfetch made, or a pipe), 1 is /dev/null,
+	# 2 a pipe; the shell running mda-store may hold the script, a saved /dev/null and the
+	# dump file it writes. Nothing else: no socket, no uid store, no lock, no spool.
+	if sed -n 's/^.* \([0-9][0-9]*\) -> \(.*\)$/\1 \2/p' "$dump"/*.fds |
+		grep -vE "^(0 (pipe:\[[0-9]+\]|/.*/#[0-9]+ \(deleted\))|[0-9]+ pipe:\[[0-9]+\]|[0-9]+ /dev/null|[0-9]+ $script|[0-9]+ $dump/[0-9]+\.fds)$" \
+		>"$dump.unexpected-fds"; then
 		t_fail "the MDA inherited descriptors: $(head -n 5 "$dump.unexpected-fds" | tr '\n' ' ')"
 	fi
 	t_log "$n MDA runs: no secret in their environment, argv or stdin; no inherited descriptor"

@@ -297,6 +297,32 @@ static void abort__leaves_nothing_and_the_spool_is_reused(void **state)
 	delivery_msg_abort(fx->d, &items[0]);
 }
 
+/* stdin is a regular file holding the whole message (From line
+ * included): an MDA never reads a clean EOF half-way if popfetch dies. */
+static void stdin__is_a_whole_file(void **state)
+{
+	struct fx *fx = *state;
+	struct delivery_item it;
+	struct jlog l = { .fx = fx };
+	const struct delivery_journal j = { j_pending, j_durable, &l, j_taken };
+	struct pf_error err = { 0 };
+	char *got;
+
+	memset(&it, 0, sizeof it);
+	snprintf(fx->cmd, sizeof fx->cmd,
+		 "[ -f /dev/stdin ] && [ \"$(stat -L -c %%s /dev/stdin)\" = \"$POPFETCH_SIZE\" ] "
+		 "&& cat > '%s/u1'", fx->out);
+	fx->acct.mda_from_line = 1;
+	open_dest(fx);
+	put_msg(fx, &it, "u1", msg1);
+	assert_int_equal(delivery_commit(fx->d, &it, 1, &j, &err), 0);
+	got = slurp(fx->out, "u1");
+	assert_non_null(got);
+	assert_string_equal(strchr(got, '\n') + 1, msg1);
+	free(got);
+	delivery_msg_abort(fx->d, &it);
+}
+
 static void deadline__stuck_mda_is_not_delivered(void **state)
 {
 	struct fx *fx = *state;
@@ -327,6 +353,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(from_line__and_escaped_uid, setup, teardown),
 		cmocka_unit_test_setup_teardown(abort__leaves_nothing_and_the_spool_is_reused,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(stdin__is_a_whole_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(deadline__stuck_mda_is_not_delivered, setup,
 						teardown),
 	};

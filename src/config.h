@@ -4,8 +4,9 @@
  * folder beside it, applies defaults (DESIGN.md section 8), expands ~ and
  * $VARS in paths, and validates everything: unknown keys, bad values and
  * missing required keys are PF_ERR_CONFIG errors naming the file and line.
- * A file that holds a password and is readable by group or others is a
- * PF_ERR_CONFIG_PERM error naming the file and the chmod to run.
+ * Every file read, and state_dir, must pass trust.h's rule for what it
+ * holds (a secret, a command popfetch runs), else a PF_ERR_CONFIG_PERM
+ * error names the file and the chmod or chown to run.
  * The result is plain data owned by the caller (config_free). */
 #ifndef POPFETCH_CONFIG_H
 #define POPFETCH_CONFIG_H

@@ -5,6 +5,8 @@
  * connecting, the TLS handshake and each whole line must finish within it
  * (a server trickling one byte at a time is still cut off, CVE-2011-1947
  * class); bulk reads (message bodies) fail when no byte arrives within it.
+ * A transfer (conn_transfer_begin) also has a minimum average rate, and a
+ * stop request (conn_request_stop) bounds everything.
  *
  * All data returned by conn is untrusted server data.
  * Errors: PF_ERR_NET for DNS, connect, timeouts and lost connections;

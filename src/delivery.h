@@ -87,6 +87,16 @@ struct delivery_journal {
 	int (*durable)(void *ctx, struct delivery_item *items, size_t n,
 		       struct pf_error *err) PF_MUST_CHECK;
 	void *ctx;
+	/* For a destination that hands messages over one at a time and
+	 * cannot be asked later (an MDA, LMTP): items[0..n) were taken; the
+	 * pipeline records them delivered at once, in the kernel but not
+	 * yet on disk (a crash of popfetch keeps the record, a power loss
+	 * may not), so a crash leaves at most the message in flight
+	 * unrecorded without an fsync per message.  The destination must
+	 * call durable() before its commit returns (durable(ctx, NULL, 0)
+	 * just syncs); nothing is deleted before.  NULL: use durable(). */
+	int (*taken)(void *ctx, struct delivery_item *items, size_t n,
+		     struct pf_error *err) PF_MUST_CHECK;
 };
 
 /* What a destination implements (one file, src/delivery_KIND.c, plus one

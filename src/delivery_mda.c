@@ -260,6 +260,17 @@ static int run_one(struct mda *d, struct delivery_item *it, struct pf_error *err
 	return 1;
 }
 
+/* A message the MDA took: recorded at once, in the kernel only (a crash
+ * of popfetch keeps the record; one fsync for the batch at the end) where
+ * the pipeline offers it, else durably. */
+static int record_one(const struct delivery_journal *j, struct delivery_item *it,
+		      struct pf_error *err)
+{
+	if (j->taken != NULL)
+		return j->taken(j->ctx, it, 1, err);
+	return j->durable(j->ctx, it, 1, err);
+}
+
 static int mda_commit(void *p, struct delivery_item *items, size_t n,
 		      const struct delivery_journal *j, struct pf_error *err)
 {
@@ -280,11 +291,15 @@ static int mda_commit(void *p, struct delivery_item *items, size_t n,
 			rc = 1;
 			continue;
 		}
-		/* Recorded before the next MDA starts: the window stays one
-		 * message wide. */
-		if (j->durable(j->ctx, &items[i], 1, err) < 0)
+		/* Recorded before the next message is handed over: the window
+		 * stays one message wide. */
+		if (record_one(j, &items[i], err) < 0)
 			return -1;
 	}
+	/* The records written since are made durable before anything is
+	 * deleted (delivery.h, taken). */
+	if (j->taken != NULL && j->durable(j->ctx, NULL, 0, err) < 0)
+		return -1;
 	if (rc == 1)
 		*err = first;
 	return rc;

@@ -29,10 +29,12 @@ struct key {
 	enum kind kind;
 	size_t off;     /* in struct account, or struct oauth2_settings */
 	enum from_preset preset;
+	int dest;       /* shown only for this destination (enum dest_kind); -1: always */
 };
 
-#define A(n, k, p) { #n, k, offsetof(struct account, n), p }
-#define O(n, k, p) { #n, k, offsetof(struct oauth2_settings, n), p }
+#define A(n, k, p) { #n, k, offsetof(struct account, n), p, -1 }
+#define AD(n, k, d) { #n, k, offsetof(struct account, n), P_NONE, d }
+#define O(n, k, p) { #n, k, offsetof(struct oauth2_settings, n), p, -1 }
 
 static const struct key account_keys[] = {
 	A(provider, K_STR, P_NONE), A(host, K_STR, P_HOST), A(port, K_BARE, P_PORT),
@@ -40,9 +42,10 @@ static const struct key account_keys[] = {
 	A(tls_ca_file, K_STR, P_NONE), A(tls_ca_dir, K_STR, P_NONE),
 	A(tls_fingerprint, K_STR, P_NONE), A(tls_min_version, K_TLSVER, P_NONE),
 	A(tls_cert_file, K_STR, P_NONE), A(tls_key_file, K_STR, P_NONE),
-	A(timeout, K_INT, P_TIMEOUT), A(user, K_STR, P_NONE), A(password, K_SECRET, P_NONE),
+	A(timeout, K_INT, P_TIMEOUT), A(min_rate, K_ULONG, P_NONE), A(user, K_STR, P_NONE), A(password, K_SECRET, P_NONE),
 	A(password_command, K_STR, P_NONE), A(auth, K_AUTH, P_AUTH), A(maildir, K_STR, P_NONE),
-	A(mbox, K_STR, P_NONE), A(mda, K_STR, P_NONE), A(lmtp, K_STR, P_NONE),
+	A(mbox, K_STR, P_NONE), AD(mbox_lock_timeout, K_INT, DEST_MBOX), A(mda, K_STR, P_NONE),
+	AD(mda_timeout, K_INT, DEST_MDA), AD(mda_from_line, K_BOOL, DEST_MDA), A(lmtp, K_STR, P_NONE),
 	A(lmtp_recipient, K_STR, P_NONE), A(post_command, K_STR, P_NONE),
 	A(keep, K_BOOL, P_NONE), A(delete_after, K_INT, P_NONE), A(max_size, K_U64, P_NONE),
 	A(fetch_limit, K_ULONG, P_NONE), A(poll_interval, K_INT, P_NONE),
@@ -57,6 +60,7 @@ static const struct key oauth2_keys[] = {
 
 struct dump {
 	FILE *out;
+	const struct config *cfg;
 	const struct account *a;
 	const struct provider *preset;
 	const struct origin_map *map; /* of a->source_file */
@@ -165,6 +169,8 @@ static void origin(const struct dump *d, const char *block, const struct key *k,
 		(void)snprintf(out, cap, "preset %s", d->preset->name);
 	else if (block == NULL && strcmp(k->name, "port") == 0)
 		(void)snprintf(out, cap, "default for tls = %s", enum_name(K_TLS, (int)d->a->tls));
+	else if (block == NULL && strcmp(k->name, "post_command") == 0 && d->cfg->post_command != NULL)
+		(void)snprintf(out, cap, "the global post_command");
 	else if (block != NULL && strcmp(k->name, "tls_ca_file") == 0)
 		(void)snprintf(out, cap, "default: the account's tls_ca_file");
 	else
@@ -190,16 +196,18 @@ static void keys(const struct dump *d, const char *block, const struct key *tab,
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (value(&tab[i], base, val, sizeof val) < 0)
+		if ((tab[i].dest >= 0 && (int)d->a->dest != tab[i].dest) ||
+		    value(&tab[i], base, val, sizeof val) < 0)
 			continue;
 		origin(d, block, &tab[i], from, sizeof from);
 		row(d->out, block != NULL ? "        " : "    ", tab[i].name, val, from);
 	}
 }
 
-static void account(FILE *out, const struct account *a, const struct origin_map *map)
+static void account(FILE *out, const struct config *cfg, const struct account *a,
+		    const struct origin_map *map)
 {
-	struct dump d = { .out = out, .a = a, .map = map };
+	struct dump d = { .out = out, .cfg = cfg, .a = a, .map = map };
 	char head[PF_NAME_MAX + 32], from[PF_PATH_MAX + 32];
 	int line = map != NULL ? origin_account_line(map, a->name) : 0;
 
@@ -219,15 +227,17 @@ static void account(FILE *out, const struct account *a, const struct origin_map 
 
 static void globals(FILE *out, const struct config *cfg, const struct origin_map *map)
 {
-	static const char *const names[] = { "state_dir", "poll_interval", "jobs" };
+	static const char *const names[] = { "state_dir", "poll_interval", "jobs", "post_command" };
 	char val[DUMP_VALUE_MAX], from[PF_PATH_MAX + 32];
 	size_t i;
 	int line;
 
 	fprintf(out, "# popfetch --dump: the effective configuration, secrets masked\n");
-	for (i = 0; i < 3; i++) {
-		if (i == 0)
-			quote(cfg->state_dir, val, sizeof val);
+	for (i = 0; i < 4; i++) {
+		if (i == 3 && cfg->post_command == NULL)
+			break;
+		if (i == 0 || i == 3)
+			quote(i == 0 ? cfg->state_dir : cfg->post_command, val, sizeof val);
 		else
 			(void)snprintf(val, sizeof val, "%d", i == 1 ? cfg->poll_interval : cfg->jobs);
 		line = map != NULL ? origin_line(map, NULL, NULL, names[i]) : 0;
@@ -271,7 +281,7 @@ int dump_config(const struct config *cfg, const char *name, FILE *out, struct pf
 			continue;
 		rc = map_for(cfg, a, &own, err);
 		if (rc == 0)
-			account(out, a, own != NULL ? own : main_map);
+			account(out, cfg, a, own != NULL ? own : main_map);
 		origin_free(own);
 	}
 	origin_free(main_map);

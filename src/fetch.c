@@ -282,11 +282,7 @@ static void poll_rules(struct poll *pl, const struct fetch_opts *opts)
 	r->limit = opts->limit ? opts->limit : a->fetch_limit;
 	r->sessions_max = pv != NULL ? pv->sessions_max : 1;
 	r->listing_cap = pv != NULL ? pv->listing_cap : 0;
-	/* The store's binding to host and user (DESIGN.md section 2) is
-	 * checked when it is opened; a store found bound to another server
-	 * arrives here as FETCH_STORE_FOREIGN and the policy touches
-	 * nothing. */
-	r->store = FETCH_STORE_BOUND;
+	r->store = FETCH_STORE_FOREIGN; /* until the store says otherwise */
 	pl->keep = r->keep;
 	pl->limit = r->limit;
 	pl->max_size = r->max_size;
@@ -335,9 +331,8 @@ static int plan_refused(struct poll *pl, const struct fetch_plan *p)
 				    "server does not support UIDL, which keep mode and "
 				    "--check need (use keep = false)");
 	if (p->verdict == FETCH_STOP_FOREIGN_STORE)
-		return pf_error_set(pl->err, PF_ERR_CONFIG,
-				    "the uid store of %s belongs to another server or user; "
-				    "nothing was fetched or deleted", pl->acct->name);
+		return uidstore_check_binding(pl->store, pl->err) < 0 ? -1 :
+			pf_error_set(pl->err, PF_ERR_INTERNAL, "uid store binding changed in a poll");
 	return 0;
 }
 
@@ -478,6 +473,11 @@ static int run_session(struct poll *pl, unsigned number, int *another_r)
 	p.act = xcalloc(pl->nmsgs ? pl->nmsgs : 1, sizeof *p.act);
 	p.fetch = xcalloc(pl->nmsgs ? pl->nmsgs : 1, sizeof *p.fetch);
 	e = store_answers(pl);
+	/* DESIGN.md section 2: open_store stops at a store recorded for
+	 * another server or user; the policy asks again before it lets the
+	 * store decide a skip or a delete. */
+	pl->rules.store = uidstore_bound_to(pl->store, pl->acct->host, pl->acct->user) ?
+				  FETCH_STORE_BOUND : FETCH_STORE_FOREIGN;
 	s.sizes_known = pop3_have_sizes(pl->pop);
 	s.maildrop_octets = pop3_maildrop_octets(pl->pop);
 	fetch_plan_make(&pl->rules, &s, e, pl->nmsgs, &p);
@@ -512,7 +512,11 @@ static void end_session(struct poll *pl)
 
 /* Sessions one after the other while the policy wants more (a provider
  * quirk: fetch_policy.h), each connected and logged in anew.  The first
- * one is connected already. */
+ * one is connected already.  A server that refuses a later login because
+ * it is busy or asks for a pause ([LOGIN-DELAY], [IN-USE], [SYS/TEMP]:
+ * Gmail announces LOGIN-DELAY 300) ends the poll with what earlier
+ * sessions delivered; the rest is for the next poll, which the backoff
+ * record delays as the server asked. */
 static int run_sessions(struct poll *pl)
 {
 	int another = 0, rc = run_session(pl, 1, &another);
@@ -522,6 +526,12 @@ static int run_sessions(struct poll *pl)
 			    pl->acct->name, number);
 		end_session(pl);
 		rc = connect_server(pl);
+		if (rc < 0 && pl->err->cls == PF_ERR_SERVER) {
+			log_info("%s: no further session now (%s); the rest on the next poll",
+				 pl->acct->name, pl->err->msg);
+			pf_error_clear(pl->err);
+			return 0;
+		}
 		if (rc == 0)
 			rc = run_session(pl, number, &another);
 	}

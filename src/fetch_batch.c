@@ -177,18 +177,18 @@ static int journal_pending(void *ctx, struct delivery_item *items, size_t n,
 
 /* The second: items the destination proved durable are recorded as
  * delivered, and only then may they be deleted on the server. */
-static int journal_durable(void *ctx, struct delivery_item *items, size_t n,
-			   struct pf_error *err)
+static int record_delivered(struct poll *pl, struct delivery_item *items, size_t n, int sync,
+			    struct pf_error *err)
 {
-	struct poll *pl = ctx;
-
 	for (size_t i = 0; i < n; i++)
 		if (items[i].uid[0] &&
 		    uidstore_set_delivered(pl->store, items[i].uid, NULL, pl->now, err) < 0)
 			return -1;
-	if (uidstore_commit(pl->store, err) < 0)
+	if ((sync ? uidstore_commit(pl->store, err) : uidstore_write(pl->store, err)) < 0)
 		return -1;
-	pf_step("delivered committed");
+	pf_step(sync ? "delivered committed" : "delivered written");
+	/* Deletable now; the DELEs go out only after the commit that syncs
+	 * these records has returned (delivery.h, taken). */
 	for (size_t i = 0; i < n; i++)
 		pl->deletable[items[i].tag] = 1;
 	pl->res->fetched += n;
@@ -196,12 +196,25 @@ static int journal_durable(void *ctx, struct delivery_item *items, size_t n,
 	return 0;
 }
 
+static int journal_durable(void *ctx, struct delivery_item *items, size_t n,
+			   struct pf_error *err)
+{
+	return record_delivered(ctx, items, n, 1, err);
+}
+
+/* A message an MDA or LMTP server took (delivery.h). */
+static int journal_taken(void *ctx, struct delivery_item *items, size_t n,
+			 struct pf_error *err)
+{
+	return record_delivered(ctx, items, n, 0, err);
+}
+
 /* Commits the n stored items.  A destination that refused some messages
  * but lets the poll go on (1) has its first reason kept for the end of
  * the poll. */
 static int commit_batch(struct poll *pl, struct delivery_item *items, size_t n)
 {
-	const struct delivery_journal j = { journal_pending, journal_durable, pl };
+	const struct delivery_journal j = { journal_pending, journal_durable, pl, journal_taken };
 	struct pf_error e = { 0 };
 	int r = delivery_commit(pl->dest, items, n, &j, &e);
 

@@ -5,11 +5,12 @@
 
 #define DAY_S 86400
 
-/* keep + delete_after: delivered, first recorded delete_after days ago. */
+/* With keep + delete_after: delivered, first recorded delete_after days
+ * ago. */
 static int expired(const struct fetch_rules *r, const struct fetch_session *s,
 		   const struct fetch_entry *e)
 {
-	if (!r->keep || r->delete_after <= 0 || e->first_seen <= 0)
+	if (r->delete_after <= 0 || e->first_seen <= 0)
 		return 0;
 	return s->now - e->first_seen >= (time_t)r->delete_after * DAY_S;
 }

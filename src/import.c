@@ -61,41 +61,6 @@ static char *expand_home(const char *p)
 	return pf_join_path(home, p[1] ? p + 2 : "");
 }
 
-/* The whole of a regular file of at most max bytes into *buf_r / *len_r.
- * 0, -1 with err, or -2 when it does not exist (errno ENOENT). */
-static int read_file(const char *path, size_t max, char **buf_r, size_t *len_r,
-		     struct pf_error *err)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	struct stat st;
-	size_t n = 0;
-	ssize_t r = 0;
-	char *buf;
-
-	if (fd < 0 && errno == ENOENT)
-		return -2;
-	if (fd < 0)
-		return pf_error_errno(err, PF_ERR_CONFIG, errno, "cannot open %s", path);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-		close(fd);
-		return pf_error_set(err, PF_ERR_CONFIG, "%s is not a regular file of at most %zu "
-				    "bytes", path, max);
-	}
-	buf = xmalloc((size_t)st.st_size + 1);
-	while (n < (size_t)st.st_size &&
-	       ((r = read(fd, buf + n, (size_t)st.st_size - n)) > 0 || (r < 0 && errno == EINTR)))
-		n += r > 0 ? (size_t)r : 0;
-	close(fd);
-	if (r < 0) {
-		free(buf);
-		return pf_error_errno(err, PF_ERR_CONFIG, errno, "cannot read %s", path);
-	}
-	buf[n] = '\0';
-	*buf_r = buf;
-	*len_r = n;
-	return 0;
-}
-
 /* The peer's own default: fetchmail(1), mpop(1), getmail(1). */
 static char *default_file(enum import_peer peer)
 {
@@ -135,7 +100,7 @@ static int read_peer(struct run *r, struct pf_error *err)
 	if (r->path == NULL)
 		return pf_error_set(err, PF_ERR_CONFIG, "cannot find the %s file: HOME is not set "
 				    "(name the file)", peer_names[r->o->peer]);
-	rc = read_file(r->path, IMPORT_FILE_MAX, &text, &len, err);
+	rc = import_read_file(r->path, IMPORT_FILE_MAX, &text, &len, err);
 	if (rc == -2)
 		return pf_error_set(err, PF_ERR_CONFIG, "%s does not exist (name the %s file "
 				    "after --import %s)", r->path, peer_names[r->o->peer],
@@ -178,10 +143,38 @@ static char *mpop_state_path(const struct import_account *a)
 	return expand_home(buf);
 }
 
+/* getmail's oldmail file for a: in its getmaildir (~/.getmail unless
+ * --getmaildir said otherwise, which the rc file does not record), else
+ * beside the rc file, where a getmaildir usually holds it too. */
+static char *getmail_state_path(const struct run *r, const struct import_account *a)
+{
+	char name[2 * PF_NAME_MAX + 32], *dir, *p, *beside = NULL, *rcdir;
+	int port = a->port ? a->port : a->tls == TLS_IMPLICIT ? 995 : 110;
+
+	if (import_getmail_oldmail_name(a->host, port, a->user, name, sizeof name) < 0)
+		return NULL;
+	dir = expand_home(a->state_dir != NULL ? a->state_dir : "~/.getmail");
+	p = dir != NULL ? pf_join_path(dir, name) : NULL;
+	free(dir);
+	if (p == NULL || access(p, F_OK) == 0 || a->state_dir != NULL)
+		return p;
+	rcdir = xstrdup(r->path);
+	if (strrchr(rcdir, '/') != NULL) {
+		*strrchr(rcdir, '/') = '\0';
+		beside = pf_join_path(rcdir[0] ? rcdir : "/", name);
+	}
+	free(rcdir);
+	if (beside != NULL && access(beside, F_OK) == 0) {
+		free(p);
+		return beside;
+	}
+	free(beside);
+	return p;
+}
+
 static char *state_path(const struct run *r, const struct import_account *a)
 {
 	const char *fh = getenv("FETCHMAILHOME");
-	char name[2 * PF_NAME_MAX + 32], *dir, *p;
 
 	switch (r->o->peer) {
 	case IMPORT_FETCHMAIL:
@@ -192,14 +185,7 @@ static char *state_path(const struct run *r, const struct import_account *a)
 	case IMPORT_MPOP:
 		return mpop_state_path(a);
 	default:
-		if (import_getmail_oldmail_name(a->host, a->port ? a->port
-							     : a->tls == TLS_IMPLICIT ? 995 : 110,
-						a->user, name, sizeof name) < 0)
-			return NULL;
-		dir = expand_home(a->state_dir != NULL ? a->state_dir : "~/.getmail");
-		p = dir != NULL ? pf_join_path(dir, name) : NULL;
-		free(dir);
-		return p;
+		return getmail_state_path(r, a);
 	}
 }
 
@@ -231,9 +217,12 @@ static int find_state(const struct run *r, const struct import_account *a,
 	if (*where_r == NULL)
 		return pf_error_set(err, PF_ERR_CONFIG, "cannot name the UID state file (HOME is "
 				    "not set, or the name is too long)");
-	rc = read_file(*where_r, (size_t)IMPORT_STATE_MAX, &text, &len, err);
-	if (rc == -2 && !a->keep)
+	rc = import_read_file(*where_r, (size_t)IMPORT_STATE_MAX, &text, &len, err);
+	if (rc == -2 && !a->keep) {
+		free(*where_r);
+		*where_r = NULL;
 		return 0;
+	}
 	if (rc == -2)
 		return pf_error_set(err, PF_ERR_CONFIG, "no UID state: %s does not exist",
 				    *where_r);
@@ -333,7 +322,8 @@ static void emit(struct run *r, struct import_write *w, const struct import_uids
 		w->mask = 1;
 		text = import_section_text(w, &err);
 		if (text == NULL) {
-			report_left_out(r, w->a, err.msg);
+			fprintf(r->out, "  would not be written: %s\n", err.msg);
+			r->failed++;
 			return;
 		}
 		fputs(text, r->out);

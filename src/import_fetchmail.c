@@ -115,14 +115,13 @@ static int quoted(struct fm *f, const char **p, const char *end, size_t *line, c
 	return 0;
 }
 
-static int add_tok(struct fm *f, const char *s, size_t line)
+static void add_tok(struct fm *f, const char *s, size_t line)
 {
 	if (f->n % 256 == 0)
 		f->t = xrealloc(f->t, (f->n + 256) * sizeof *f->t);
 	f->t[f->n].s = xstrdup(s);
 	f->t[f->n].line = line;
 	f->n++;
-	return 0;
 }
 
 static int tokenize(struct fm *f, const char *text, size_t len)
@@ -308,7 +307,7 @@ static struct import_account *cur(struct fm *f)
 	return f->cur < 0 ? &f->server : &f->set->acc[f->cur];
 }
 
-static void set_proto(struct fm *f, struct import_account *a, const char *p)
+static void set_proto(struct import_account *a, const char *p)
 {
 	if (strncasecmp(p, "imap", 4) == 0) {
 		a->flags |= F_IMAP;
@@ -321,7 +320,6 @@ static void set_proto(struct fm *f, struct import_account *a, const char *p)
 		a->flags |= F_OTHER_PROTO;
 		import_note(&a->notes, "protocol %.32s: popfetch speaks POP3 only", p);
 	}
-	(void)f;
 }
 
 /* fetchmail's auth words that popfetch has; the rest stay `auto`. */
@@ -390,7 +388,7 @@ static int option_value(struct fm *f, const struct keyword *k, struct import_acc
 
 	switch (k->kind) {
 	case K_VIA: if (arg(f, k->word, &s) < 0) return -1; import_set_str(&a->host, s); return 0;
-	case K_PROTO: if (arg(f, k->word, &s) < 0) return -1; set_proto(f, a, s); return 0;
+	case K_PROTO: if (arg(f, k->word, &s) < 0) return -1; set_proto(a, s); return 0;
 	case K_PORT:
 		if (num(f, k->word, 65535, &v) < 0)
 			return -1;
@@ -412,7 +410,9 @@ static int option_value(struct fm *f, const struct keyword *k, struct import_acc
 		a->flags |= F_MDA;
 		if (strchr(s, '%') != NULL)
 			import_note(&a->notes, "the mda command uses fetchmail's %%T/%%F/%%s "
-				    "substitutions, which popfetch does not make: check it");
+				    "substitutions, which popfetch does not make (no server text "
+				    "reaches a shell): write \"$POPFETCH_SENDER\" for %%F and your "
+				    "user name for %%T");
 		return 0;
 	case K_SSLPROTO:
 		if (arg(f, k->word, &s) < 0)

@@ -293,7 +293,9 @@ static int destination(struct gm *g)
 		a->dest = IMPORT_DEST_MDA;
 		if (g->dest_args != NULL && strstr(g->dest_args, "%(") != NULL)
 			import_note(&a->notes, "the MDA arguments use getmail's %%(...)s "
-				    "substitutions, which popfetch does not make: check them");
+				    "substitutions, which popfetch does not make: write "
+				    "\"$POPFETCH_SENDER\" for %%(sender)s, and see mda in "
+				    "popfetch.conf(5) for the rest");
 	} else if (strcmp(t, "MDA_lmtp") == 0) {
 		import_note(&a->notes, "MDA_lmtp: use popfetch's lmtp = \"...\" with "
 			    "lmtp_recipient");

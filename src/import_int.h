@@ -55,6 +55,12 @@ char *import_shell_join(char *const *argv, size_t n);
  * pin the fingerprint instead (never weakened silently). */
 void import_finish(struct import_account *a);
 
+/* The whole of a regular file of at most max bytes into *buf_r (NUL
+ * added; free()) and *len_r.  0, -1 with err, or -2 when it does not
+ * exist.  For the command (import.c, import_write.c), never the parsers. */
+int import_read_file(const char *path, size_t max, char **buf_r, size_t *len_r,
+		     struct pf_error *err) PF_MUST_CHECK;
+
 /* 1 for 127.0.0.0/8, ::1 and localhost. */
 int import_is_loopback(const char *host);
 

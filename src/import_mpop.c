@@ -168,7 +168,7 @@ static int delivery(struct mp *m, struct import_account *a, char *v)
 		return bad(m, "delivery needs an argument");
 	if (a->dest == IMPORT_DEST_MDA && strstr(rest, "%F") != NULL)
 		import_note(&a->notes, "the MDA command uses mpop's %%F (envelope sender), which "
-			    "popfetch does not replace: check it");
+			    "popfetch does not replace: write \"$POPFETCH_SENDER\" instead");
 	import_set_str(&a->dest_arg, rest);
 	return 0;
 }

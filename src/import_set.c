@@ -1,11 +1,16 @@
 /* import_set.c - the helpers every peer's parser shares (import_int.h):
  * the bounded line reader, notes, the account set, shell quoting, and the
- * mapping rules for TLS and certificate checks. */
+ * mapping rules for TLS and certificate checks; and the command's bounded
+ * file reader. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "import_int.h"
 
@@ -157,6 +162,43 @@ void import_set_free(struct import_set *set)
 	free(set->idfile);
 	notes_free(&set->notes);
 	memset(set, 0, sizeof *set);
+}
+
+/* --- files (the command's, not the parsers') ------------------------------------ */
+
+/* The whole of a regular file of at most max bytes into *buf_r / *len_r.
+ * 0, -1 with err, or -2 when it does not exist (errno ENOENT). */
+int import_read_file(const char *path, size_t max, char **buf_r, size_t *len_r,
+		     struct pf_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	size_t n = 0;
+	ssize_t r = 0;
+	char *buf;
+
+	if (fd < 0 && errno == ENOENT)
+		return -2;
+	if (fd < 0)
+		return pf_error_errno(err, PF_ERR_CONFIG, errno, "cannot open %s", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+		close(fd);
+		return pf_error_set(err, PF_ERR_CONFIG, "%s is not a regular file of at most %zu "
+				    "bytes", path, max);
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	while (n < (size_t)st.st_size &&
+	       ((r = read(fd, buf + n, (size_t)st.st_size - n)) > 0 || (r < 0 && errno == EINTR)))
+		n += r > 0 ? (size_t)r : 0;
+	close(fd);
+	if (r < 0) {
+		free(buf);
+		return pf_error_errno(err, PF_ERR_CONFIG, errno, "cannot read %s", path);
+	}
+	buf[n] = '\0';
+	*buf_r = buf;
+	*len_r = n;
+	return 0;
 }
 
 /* --- shell words ------------------------------------------------------------ */

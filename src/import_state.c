@@ -196,7 +196,10 @@ static int digits(const char *s, const char *e)
 /* getmail wrote "%s\0%i" + os.linesep per UID, having replaced every '/'
  * in a UID by '-' (getmailcore/_retrieverbases.py).  A UID holding '-'
  * may therefore have been one with '/': both are recorded, and the one the
- * server does not list is forgotten by the uid store's grace period. */
+ * server does not list is forgotten by the uid store's grace period.  A
+ * server's UIDs come from one alphabet (base64, with '/', has no '-'), so
+ * the variant never names a second, undelivered message; and getmail
+ * itself took the two for one. */
 int import_state_getmail(const char *text, size_t len, struct import_uids *out,
 			 struct pf_error *err)
 {

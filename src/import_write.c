@@ -5,6 +5,7 @@
  * rename.  The store is written before the config is published: a config
  * without its UIDs would fetch the whole mailbox again at the first poll. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@
  * twice its size. */
 #define SECTION_MAX (2 * PF_SECRET_MAX + 4 * PF_LINE_MAX + 6 * PF_PATH_MAX)
 #define QUOTED_MAX (2 * PF_LINE_MAX + 2 * PF_SECRET_MAX + 3)
+/* UIDs recorded between two commits of the uid store. */
+#define RECORD_BATCH 8192
 
 struct text {
 	char *buf;
@@ -176,22 +179,56 @@ fail:
 
 /* --- writing ------------------------------------------------------------------ */
 
-/* The state_dir the account will use: the main config's (the temporary
- * file carries it when it is the main config; an accounts.d file does
- * not). */
-static char *state_dir_for(const struct target *tg, const struct config *tmp,
-			   struct pf_error *err)
+/* The main config's text plus section in a temporary file beside it, so
+ * that loading it sees what the published accounts.d file will give: the
+ * main config's state_dir and accounts.d/, and the new account.  *cfg_r
+ * (config_free) or -1 with err. */
+static int load_combined(const struct target *tg, const char *section, struct config **cfg_r,
+			 struct pf_error *err)
 {
-	struct config *main_cfg = NULL;
-	char *dir;
+	char *tmpl = pf_join_path(tg->dir, ".popfetch-new.XXXXXX"), *old = NULL;
+	size_t oldlen = 0;
+	int fd = -1, rc = -1, r;
 
-	if (strcmp(tg->file, tg->main) == 0)
-		return xstrdup(tmp->state_dir);
-	if (config_load(tg->main, &main_cfg, err) < 0)
-		return NULL;
-	dir = xstrdup(main_cfg->state_dir);
-	config_free(main_cfg);
-	return dir;
+	if (tmpl == NULL)
+		return pf_error_set(err, PF_ERR_CONFIG, "config path too long: %s", tg->main);
+	r = import_read_file(tg->main, PF_CONFIG_FILE_MAX, &old, &oldlen, err);
+	if (r == 0)
+		fd = mkostemp(tmpl, O_CLOEXEC);
+	if (r == 0 && fd < 0)
+		pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot create a file beside %s", tg->main);
+	if (fd >= 0 && (fchmod(fd, 0600) < 0 || pf_write_all(fd, old, oldlen) < 0 ||
+			pf_write_all(fd, "\n", 1) < 0 ||
+			pf_write_all(fd, section, strlen(section)) < 0))
+		pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot write %s", tmpl);
+	else if (fd >= 0)
+		rc = config_load(tmpl, cfg_r, err);
+	if (fd >= 0) {
+		close(fd);
+		(void)unlink(tmpl);
+	}
+	if (old != NULL) {
+		pf_wipe(old, oldlen);
+		free(old);
+	}
+	free(tmpl);
+	return rc;
+}
+
+/* The account as popfetch will load it, with the state_dir it will use:
+ * the temporary file itself when it is the main config; the main config
+ * with the section added when it goes to accounts.d/ (whose file alone
+ * knows no state_dir).  0 or -1. */
+static int load_new(const struct target *tg, const char *section, struct config **cfg_r,
+		    struct pf_error *err)
+{
+	struct pf_error e = { 0 };
+
+	if (strcmp(tg->file, tg->main) != 0)
+		return load_combined(tg, section, cfg_r, err);
+	if (config_load(tg->tmp, cfg_r, &e) == 0)
+		return 0;
+	return setup_load_error(tg, &e, err);
 }
 
 /* Every UID the peer had fetched, as delivered elsewhere, durably. */
@@ -204,10 +241,15 @@ static int record_uids(const char *dir, const struct account *acct,
 
 	if (s == NULL)
 		return -1;
-	for (size_t i = 0; i < u->n; i++)
+	for (size_t i = 0; i < u->n; i++) {
 		if (uidstore_get(s, u->v[i], NULL) != UID_DELIVERED &&
 		    uidstore_set_delivered(s, u->v[i], FETCH_ELSEWHERE_NAME, now, err) < 0)
 			goto out;
+		/* The records wait in memory until a commit: a bounded batch
+		 * keeps two million of them from needing hundreds of MB. */
+		if ((i + 1) % RECORD_BATCH == 0 && uidstore_commit(s, err) < 0)
+			goto out;
+	}
 	rc = uidstore_commit(s, err);
 out:
 	uidstore_close(s);
@@ -238,23 +280,21 @@ int import_write_account(const char *config_path, const struct import_write *w,
 {
 	struct target tg = { 0 };
 	struct config *cfg = NULL;
-	struct pf_error e = { 0 };
 	const struct account *acct;
-	char *section = import_section_text(w, err), *dir = NULL, *store = NULL, fname[80];
+	char *section = import_section_text(w, err), *dir = NULL, *store = NULL;
 	int created = 0, rc = -1;
 
 	*path_r = NULL;
 	if (section == NULL || setup_target_paths(&tg, config_path, err) < 0 ||
 	    setup_target_file(&tg, w->name, err) < 0 || setup_write_temp(&tg, section, err) < 0)
 		goto out;
-	if (config_load(tg.tmp, &cfg, &e) < 0) {
-		setup_load_error(&tg, &e, err);
+	if (load_new(&tg, section, &cfg, err) < 0)
 		goto out;
-	}
 	acct = config_find(cfg, w->name);
-	dir = acct != NULL ? state_dir_for(&tg, cfg, err) : NULL;
-	if (dir == NULL || snprintf(fname, sizeof fname, "%s.uids", w->name) < 0 ||
-	    (store = pf_join_path(dir, fname)) == NULL) {
+	dir = acct != NULL ? xstrdup(cfg->state_dir) : NULL;
+	if (dir != NULL)
+		store = xmalloc(PF_PATH_MAX);
+	if (dir == NULL || uidstore_path(dir, w->name, store, PF_PATH_MAX) < 0) {
 		pf_error_set(err, PF_ERR_INTERNAL, "account '%s' or its state is missing",
 			     w->name);
 		goto out;

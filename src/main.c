@@ -266,6 +266,10 @@ static int check_setup_args(const struct cli *cli)
 		fprintf(stderr, "popfetch: --add-account takes one e-mail address\n");
 		return EXIT_USAGE;
 	}
+	if ((cli->import.dry_run && !cli->importing) || (cli->yes && !cli->adopt)) {
+		fprintf(stderr, "popfetch: --dry-run goes with --import, --yes with --adopt\n");
+		return EXIT_USAGE;
+	}
 	return -1;
 }
 

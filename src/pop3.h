@@ -4,6 +4,9 @@
  *
  * The session owns its conn.  All text and data from the server is
  * untrusted; error sentences carry it sanitised.
+ * Every multi-line reply and every message body is one conn transfer: it
+ * fails with PF_ERR_NET when it averages less than the connection's
+ * min_rate once the timeout has passed (conn.h), so every session ends.
  * Errors: PF_ERR_NET / PF_ERR_TLS from conn; PF_ERR_PROTO when the server
  * violates POP3; PF_ERR_AUTH when credentials are refused; PF_ERR_SERVER
  * for any other -ERR (with the RFC 2449/3206 code in pop3_last_code()). */

@@ -46,6 +46,28 @@ static int add_message(const char *name, const char *line, void *ctx)
 	return uidstore_set_delivered(rb->store, uid, name, rb->now, rb->err);
 }
 
+/* The Maildir's X-Popfetch-UIDL lines do not say which server a UID came
+ * from: rebuilding a store recorded for another server or user would bind
+ * that server's UIDs to this one, the loss DESIGN.md section 2 prevents.
+ * Such a store is refused with the two ways on; a corrupted store cannot
+ * say where it belongs, and is what --rebuild-state is for. */
+static int refuse_foreign(const struct config *cfg, const struct account *acct,
+			  struct pf_error *err)
+{
+	struct pf_error ignored = { 0 };
+	struct uidstore *old;
+	int rc;
+
+	if (uidstore_exists(cfg->state_dir, acct->name, &ignored) != 1)
+		return 0;
+	old = uidstore_open(cfg->state_dir, acct->name, acct->host, acct->user, &ignored);
+	if (old == NULL)
+		return 0;
+	rc = uidstore_check_binding(old, err);
+	uidstore_close(old);
+	return rc;
+}
+
 int rebuild_state(const struct config *cfg, const struct account *acct, size_t *found_r,
 		  struct pf_error *err)
 {
@@ -62,6 +84,8 @@ int rebuild_state(const struct config *cfg, const struct account *acct, size_t *
 	lock_fd = lock_account(cfg->state_dir, acct->name, err);
 	if (lock_fd < 0)
 		return -1;
+	if (refuse_foreign(cfg, acct, err) < 0)
+		goto out;
 	md = maildir_open(acct->maildir, err);
 	if (md == NULL)
 		goto out;

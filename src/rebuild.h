@@ -21,7 +21,10 @@
 
 /* Scans new/ and cur/ of acct's Maildir and writes a fresh uid store with
  * every UID found for this account as delivered.  Takes the account lock
- * (PF_ERR_LOCKED when busy).  *found_r: messages recognised.  0 or -1. */
+ * (PF_ERR_LOCKED when busy).  A readable store recorded for another host
+ * or user is refused (PF_ERR_CONFIG, uidstore_check_binding()'s message):
+ * the Maildir cannot tell which server its UIDs came from.  *found_r:
+ * messages recognised.  0 or -1. */
 int rebuild_state(const struct config *cfg, const struct account *acct, size_t *found_r,
 		  struct pf_error *err) PF_MUST_CHECK;
 

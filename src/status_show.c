@@ -13,6 +13,7 @@
 #include "backoff.h"
 #include "oauth2.h"
 #include "status.h"
+#include "uidstore.h"
 
 struct view {
 	const struct account *a;
@@ -20,7 +21,9 @@ struct view {
 	struct status_rec st;
 	int have_st;            /* 1 read, 0 none, -1 unreadable */
 	struct backoff b;
-	long long uids_bytes;   /* size of ACCOUNT.uids; -1: none */
+	long long uids_bytes;   /* size of the uid store; -1: none */
+	const char *store_name; /* its file name (in state_dir), for the text */
+	char store_path[PF_PATH_MAX];
 	int daemon_alive;
 	int tok;                /* oauth2_token_expiry: 1, 0, -1 */
 	long long tok_expires;
@@ -31,7 +34,6 @@ struct view {
 static void gather(const struct config *cfg, const struct account *a, struct view *v)
 {
 	struct pf_error err = { 0 };
-	char path[PF_PATH_MAX];
 	struct stat sb;
 	int n;
 
@@ -40,9 +42,9 @@ static void gather(const struct config *cfg, const struct account *a, struct vie
 	v->now = time(NULL);
 	v->have_st = status_load(cfg->state_dir, a->name, &v->st, &err);
 	backoff_load(cfg->state_dir, a->name, &v->b);
-	n = snprintf(path, sizeof path, "%s/%s.uids", cfg->state_dir, a->name);
-	v->uids_bytes = n > 0 && (size_t)n < sizeof path && stat(path, &sb) == 0 ? (long long)sb.st_size
-										 : -1;
+	n = uidstore_path(cfg->state_dir, a->name, v->store_path, sizeof v->store_path);
+	v->store_name = strrchr(v->store_path, '/') != NULL ? strrchr(v->store_path, '/') + 1 : "";
+	v->uids_bytes = n == 0 && stat(v->store_path, &sb) == 0 ? (long long)sb.st_size : -1;
 	/* kill(pid, 0): whether the daemon that wrote the schedule still runs
 	 * (EPERM: it runs, as another user). */
 	v->daemon_alive = v->st.daemon_pid > 0 &&
@@ -148,10 +150,10 @@ static void text_store_token(FILE *out, const struct view *v)
 	if (v->uids_bytes < 0)
 		fprintf(out, "  uid store:    none yet\n");
 	else if (v->have_st > 0 && v->st.stored > 0)
-		fprintf(out, "  uid store:    %lu UIDs at the last poll (%s.uids, %lld bytes)\n",
-			v->st.stored, v->a->name, v->uids_bytes);
+		fprintf(out, "  uid store:    %lu UIDs at the last poll (%s, %lld bytes)\n",
+			v->st.stored, v->store_name, v->uids_bytes);
 	else
-		fprintf(out, "  uid store:    %s.uids, %lld bytes\n", v->a->name, v->uids_bytes);
+		fprintf(out, "  uid store:    %s, %lld bytes\n", v->store_name, v->uids_bytes);
 	if (!v->a->oauth2.enabled)
 		return;
 	if (v->tok < 0) {

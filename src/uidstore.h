@@ -128,6 +128,13 @@ int uidstore_forget(struct uidstore *s, const char *uid, struct pf_error *err) P
  * recorded it returned 0.  0 or -1. */
 int uidstore_commit(struct uidstore *s, struct pf_error *err) PF_MUST_CHECK;
 
+/* Writes every record added since the last commit without waiting for the
+ * disk: a crash of the process keeps them, a power loss may not.  The next
+ * uidstore_commit() makes them durable (it fsyncs even when nothing was
+ * added since).  The commit rule above holds: nothing may be deleted for
+ * a uid before a commit that followed its record returned 0.  0 or -1. */
+int uidstore_write(struct uidstore *s, struct pf_error *err) PF_MUST_CHECK;
+
 /* Marks uid as present in the server's current listing (in memory). */
 void uidstore_mark_seen(struct uidstore *s, const char *uid, time_t now);
 

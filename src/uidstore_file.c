@@ -349,7 +349,8 @@ void uidstore_close(struct uidstore *s)
 
 /* --- commit and compaction ----------------------------------------------- */
 
-int uidstore_commit(struct uidstore *s, struct pf_error *err)
+/* Appends the records added since the last write in one write. */
+static int write_pending(struct uidstore *s, struct pf_error *err)
 {
 	if (uidstore_refuse_foreign(s, err) < 0)
 		return -1;
@@ -358,20 +359,36 @@ int uidstore_commit(struct uidstore *s, struct pf_error *err)
 				    "in this run; nothing more is recorded", s->path);
 	if (s->pend_len == 0)
 		return 0;
-	/* One write, then fsync.  If either fails the file's state is
-	 * unknown (Linux may drop dirty pages after a failed fsync and
-	 * report success the next time), so the store refuses all later
-	 * commits: the caller must delete nothing. */
 	if (pf_write_all(s->fd, s->pend, s->pend_len) < 0) {
 		s->poisoned = 1;
 		return uidstore_io_error(errno, "append to", s->path, err);
 	}
+	s->journal += s->pend_records;
+	s->pend_len = s->pend_records = 0;
+	s->unsynced = 1;
+	return 0;
+}
+
+int uidstore_write(struct uidstore *s, struct pf_error *err)
+{
+	return write_pending(s, err);
+}
+
+int uidstore_commit(struct uidstore *s, struct pf_error *err)
+{
+	/* One write, then fsync.  If either fails the file's state is
+	 * unknown (Linux may drop dirty pages after a failed fsync and
+	 * report success the next time), so the store refuses all later
+	 * commits: the caller must delete nothing. */
+	if (write_pending(s, err) < 0)
+		return -1;
+	if (!s->unsynced)
+		return 0;
 	if (fsync(s->fd) < 0) {
 		s->poisoned = 1;
 		return uidstore_io_error(errno, "fsync", s->path, err);
 	}
-	s->journal += s->pend_records;
-	s->pend_len = s->pend_records = 0;
+	s->unsynced = 0;
 	return 0;
 }
 
@@ -382,6 +399,7 @@ int uidstore_compact(struct uidstore *s, struct pf_error *err)
 	/* The new file holds every entry, uncommitted changes included. */
 	s->journal = s->count;
 	s->pend_len = s->pend_records = 0;
+	s->unsynced = 0;
 	s->expired = 0;
 	s->stale_seen = 0;
 	for (size_t i = 0; i < s->nbuckets; i++)

@@ -56,6 +56,7 @@ struct uidstore {
 	size_t expired;      /* forgotten in memory since the last rewrite */
 	int stale_seen;      /* some last_seen is well ahead of the file */
 	int poisoned;        /* a write or fsync failed: trust nothing more */
+	int unsynced;        /* uidstore_write() wrote records not fsynced yet */
 };
 
 /* --- uidstore.c: validation and the table --- */

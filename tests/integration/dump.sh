@@ -22,6 +22,14 @@ state_dir = "$T/state"
 /* a comment over
    two lines: timeout = 1 */
 poll_interval = 600
+post_command = "true"
+
+account pipe {
+    host = "pop.example.net"
+    user = "p"
+    password = "pw-pipe-secret"
+    mda = "cat >/dev/null"
+}
 
 account work {
     host = "pop.example.com"   # the server
@@ -61,8 +69,13 @@ has host '"pop.example.com"' "$C:$(line "$C" 'host = "pop.example.com"')"
 has keep true "$C:$(line "$C" 'keep = true')"
 grep -qE "^account work \{ +# $C:$(line "$C" '^account work')\$" "$T/out" || fail "account work's line"
 grep -qE "^account gm \{ +# $G:1\$" "$T/out" || fail "account gm's file and line (accounts.d)"
-# defaults
+# defaults, the destination's own keys only, the global post_command
 has jobs 4 default
+sed -n '/^account pipe /,/^}/p' "$T/out" >"$T/pipe"
+grep -qE '^    mda_timeout = [0-9]+ +# default$' "$T/pipe" || fail "account pipe: no mda_timeout default"
+! grep -q 'mbox_lock_timeout\|maildir' "$T/pipe" || fail "account pipe shows another destination's keys"
+grep -qE '^    post_command = "true" +# the global post_command$' "$T/pipe" || fail "account pipe: post_command"
+has post_command '"true"' "$C:$(line "$C" '^post_command')"
 has port 995 "default for tls = implicit"
 has tls implicit default
 # a preset's values, and one the file overrides (gmail's preset says timeout = 300)
@@ -75,7 +88,7 @@ has client_id '"abc.apps.googleusercontent.com"' "$G:$(line "$G" 'client_id')"
 # secrets masked
 has password '"********"' "$C:$(line "$C" 'password =')"', masked'
 has client_secret '"********"' "$G:$(line "$G" 'client_secret')"', masked'
-! grep -q 'hunter2\|s3cr3t' "$T/out" "$T/err" || fail "a secret reached the output"
+! grep -q 'hunter2\|s3cr3t\|pw-pipe' "$T/out" "$T/err" || fail "a secret reached the output"
 
 # one account
 "$POPFETCH" -f "$C" --dump gm >"$T/out" 2>"$T/err" || fail "--dump gm exited $?"

@@ -120,6 +120,21 @@ run small -c
 pf_expect_rc 0 "small: -c"
 grep -q ': 40 new of 40' "$PF_ERR" || t_fail "small: -c of a short listing is not exact: $(tail -n 1 "$PF_ERR")"
 
+# --- a later login refused with [LOGIN-DELAY]: the run ends with what it delivered (exit 0), the
+# rest is for a later run, which the backoff record delays as the server asked
+gmail delay 700 --refuse-after 1
+conf delay provider=gmail keep=true
+run delay
+pf_expect_rc 0 "delay: a second login refused"
+expect_sessions delay 2
+delivered_once "$T/delay.Maildir" 1 250
+grep -q 'no further session now' "$PF_ERR" || t_fail "delay: the refused session is not reported"
+! grep -q 'error:' "$PF_ERR" || t_fail "delay: an error for a run that delivered: $(grep -m1 error: "$PF_ERR")"
+run delay
+pf_expect_rc 7 "delay: the next run within the server's pause"
+expect_sessions delay 2
+pf_expect_err 'LOGIN-DELAY' "delay: the next run names the pause"
+
 # --- the bound: at most 10 sessions a run (2500 messages), the rest on the next run
 gmail many 2600
 conf many provider=gmail keep=true

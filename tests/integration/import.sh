@@ -6,6 +6,7 @@
 # `popfetch --import PEER` writes the account (a new config, created 0600) with the peer's UIDs
 # recorded as delivered, and ONE popfetch poll must deliver exactly the messages the peer had not:
 # into the same Maildir, each message once, byte-exact (verify-maildir), and a second poll nothing.
+# In delete mode the import never lets popfetch delete a message the peer had not delivered.
 . "${TESTLIB:-$(cd "$(dirname "$0")/../lib" && pwd)}/common.sh"
 t_init import
 
@@ -13,7 +14,13 @@ for peer in fetchmail mpop getmail; do
 	command -v "$peer" >/dev/null || t_skip "$peer is not installed (apt-get install fetchmail mpop getmail6)"
 done
 lab_start
-RUN_AS=${LAB_RUN_AS:-popfetchlab}   # getmail refuses to deliver as root: its Maildir user
+# getmail refuses to deliver as root: run as root (as the lab does), its Maildir belongs to the
+# lab's unprivileged user and getmail delivers as that user (destination option `user`).
+RUN_AS=''
+[ "$(id -u)" != 0 ] || RUN_AS=${LAB_RUN_AS:-popfetchlab}
+as_run_as() {   # DIR: hand DIR to RUN_AS when there is one
+	[ -z "$RUN_AS" ] || chown -R "$RUN_AS" "$1"
+}
 PEER_TIMEOUT=60
 
 # fresh_lab SEED [mkmail args]: an empty mailbox with messages 1..10 (manifest $T/manifest)
@@ -67,7 +74,8 @@ import_and_poll() {
 
 # --- fetchmail: implicit TLS, 6 of 10 (--fetchlimit), into the Maildir through a tiny MDA -----
 # fetchmail checks the certificate's CommonName (localhost), not its IP address entry; popfetch
-# checks subjectAltName (127.0.0.1). fetchmail cannot write a Maildir itself: --maildir names it.
+# checks subjectAltName (127.0.0.1). fetchmail cannot write a Maildir itself: its MDA does, and
+# the imported account runs the same MDA (mda = "..."), into the same Maildir.
 # fetchmail breaks lines longer than its buffer, so this mailbox has no very long lines (mkmail's
 # fixed profile): what is compared is popfetch's work, not fetchmail's.
 peer_home fetchmail
@@ -91,8 +99,10 @@ timeout "$PEER_TIMEOUT" fetchmail -N --nosyslog --fetchlimit 6 >"$T/fetchmail.lo
 [ "$rc" = 13 ] || { cat "$T/fetchmail.log" >&2; t_fail "fetchmail exited $rc, expected 13"; }
 [ "$(grep -c . "$HOME/.fetchids")" = 6 ] || t_fail "fetchmail's idfile does not hold 6 UIDs"
 more_mail 62 --size-profile fixed:3000
-import_and_poll fetchmail 6 --maildir "$T/Maildir-fetchmail"
+import_and_poll fetchmail 6
 grep -q "sslcommonname" "$T/fetchmail-import.out" || t_fail "fetchmail: sslcommonname not named"
+grep -q "mda = \"$T/mda.sh $T/Maildir-fetchmail\"" "$T/config-fetchmail" ||
+	t_fail "fetchmail: the MDA was not carried over"
 
 # --- mpop: STARTTLS with passwordeval, all 10, then 5 more arrive ---------------------------------
 peer_home mpop
@@ -124,7 +134,7 @@ grep -q 'password_command = "echo wonderland"' "$T/config-mpop" ||
 # would otherwise become popfetch's fetch_limit.
 peer_home getmail
 fresh_lab 65
-chown -R "$RUN_AS" "$T/Maildir-getmail"
+as_run_as "$T/Maildir-getmail"
 mkdir -p "$HOME/.getmail"
 cat >"$HOME/.getmail/getmailrc" <<EOF
 [retriever]
@@ -138,7 +148,7 @@ ca_certs = $LAB_CAFILE
 [destination]
 type = Maildir
 path = $T/Maildir-getmail/
-user = $RUN_AS
+${RUN_AS:+user = $RUN_AS}
 
 [options]
 delete = false
@@ -149,5 +159,29 @@ timeout "$PEER_TIMEOUT" getmail --getmaildir "$HOME/.getmail" --rcfile first >"$
 	{ cat "$T/getmail.log" >&2; t_fail "getmail failed"; }
 more_mail 66
 import_and_poll getmail 4
+
+# --- delete mode: never a message the peer had not delivered ----------------------------------
+# getmail takes 4 of 10 again (keep mode), the import switches to delete mode (-K), and a poll
+# limited to 2 messages (-l 2) may delete only the 4 getmail delivered and the 2 it delivered
+# itself: the 4 nobody fetched stay on the server; the next poll fetches them.
+fresh_lab 67
+md=$T/Maildir-delete
+mkdir -p "$md/cur" "$md/new" "$md/tmp"
+as_run_as "$md"
+sed -i "s|^path = .*|path = $md/|" "$HOME/.getmail/getmailrc" "$HOME/.getmail/first"
+timeout "$PEER_TIMEOUT" getmail --getmaildir "$HOME/.getmail" --rcfile first >"$T/getmail2.log" 2>&1 ||
+	{ cat "$T/getmail2.log" >&2; t_fail "getmail (second mailbox) failed"; }
+[ "$(md_count "$md")" = 4 ] || t_fail "getmail delivered $(md_count "$md") of the second mailbox, expected 4"
+pf_run delete-import -f "$T/config-delete" --import getmail -K
+pf_expect_rc 0 "getmail import in delete mode"
+grep -q 'keep = false' "$T/config-delete" || t_fail "-K did not make the account delete"
+pf_run delete-poll -f "$T/config-delete" -l 2
+pf_expect_rc 0 "a delete-mode poll of 2 messages"
+[ "$(md_count "$md")" = 6 ] || t_fail "$(md_count "$md") messages delivered, expected 6"
+[ "$(lab_count)" = 4 ] || t_fail "the server holds $(lab_count) messages, expected the 4 nobody delivered"
+pf_run delete-rest -f "$T/config-delete"
+pf_expect_rc 0 "the next delete-mode poll"
+[ "$(lab_count)" = 0 ] || t_fail "the server still holds $(lab_count) messages"
+pf_verify "$T/manifest" "$md" --strict-tmp
 
 t_log "PASS: fetchmail, mpop and getmail each handed over; popfetch fetched exactly what they had not"

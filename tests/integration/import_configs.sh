@@ -7,8 +7,6 @@
 # and works (a --check over STARTTLS against the lab). A UID state that cannot be read or found
 # imports nothing for that account (exit 5, no config, no uid store), a delete-mode fetchmail
 # without an idfile imports with none.
-# The mbox and mda keys come from other branches: where this tree's config does not know them yet,
-# they are checked in the --dry-run text only (the real import then uses --maildir).
 . "${TESTLIB:-$(cd "$(dirname "$0")/../lib" && pwd)}/common.sh"
 t_init import_configs
 
@@ -60,14 +58,14 @@ expect_out 'tls_fingerprint = "sha256:' "fetchmail: how to pin instead"
 expect_out '^skipped: poll imap.example.com' "fetchmail: the IMAP entry"
 expect_out 'IMAP entry: not imported' "fetchmail: the IMAP entry's reason"
 expect_out 'mda = "/usr/bin/procmail -d %T"' "fetchmail: the MDA"
-expect_out '%T/%F/%s substitutions' "fetchmail: the MDA's substitutions"
+expect_out '%T/%F/%s substitutions.*POPFETCH_SENDER' "fetchmail: the MDA's substitutions"
 expect_out 'set daemon 300: run popfetch -d 300' "fetchmail: set daemon"
 expect_out 'password = "\*\*\*\*\*\*\*\*"' "fetchmail: masked password"
 expect_no_out 'wonderland|secret-gmail' "fetchmail: a password in the output"
 expect_out '^would import 3, skipped 1, not imported 0' "fetchmail: the summary"
 
-# Written for real (with --maildir: the MDA key may not exist in this tree yet): created 0600, the
-# uid stores bound to host and user, and the STARTTLS account works against the lab.
+# Written for real, with --maildir DIR (every account delivers there, the MDA too): created
+# 0600, the uid stores bound to host and user, and the STARTTLS account works against the lab.
 pf_run fm-write -f "$cfg" --import fetchmail --maildir "$T/Maildir"
 pf_expect_rc 0 "fetchmail import"
 [ "$(stat -c %a "$cfg")" = 600 ] || t_fail "the new config has mode $(stat -c %a "$cfg")"
@@ -134,6 +132,11 @@ expect_out 'imported WITH verification' "mpop: tls_certcheck off"
 expect_out 'warning: filter' "mpop: the filter"
 expect_out 'eval line 14 not run' "mpop: the eval line"
 expect_out 'UID state: 2 UIDs from .*alice_at_127.0.0.1' "mpop: the uidls file"
+pf_run mpop-write -f "$cfg" --import mpop
+pf_expect_rc 0 "mpop import (mbox delivery)"
+grep -q 'mbox = "~/mbox"' "$cfg" || t_fail "mpop: mbox was not written"
+grep -q 'password_command = "echo wonderland"' "$cfg" || t_fail "mpop: passwordeval was not written"
+rm -rf "$cfg" "$state"
 printf ' 3 127.0.0.1 alice\nU1\n' >"$HOME/.mpop_uidls/alice_at_127.0.0.1"
 pf_run mpop-bad -f "$cfg" --import mpop --maildir "$T/Maildir"
 pf_expect_rc 5 "mpop with a cut-short uidls file"
@@ -184,9 +187,48 @@ expect_out 'skipped: getmail rc' "getmail: the IMAP retriever is skipped"
 expect_out 'IMAP retriever' "getmail: and named"
 nothing_written "a getmail IMAP file"
 
+# One file per account: the user's config has accounts.d/, so the account goes there, its uid
+# store into the main config's state_dir; -K overrides the peer's keep.
+mkdir -p "$T/split/accounts.d"
+printf 'state_dir = "%s"\n' "$T/split-state" >"$T/split/config"
+chmod 0600 "$T/split/config"
+cp "$T/split/config" "$T/split/config.before"
+printf 'G1\0001700000000\nG2\0001700000000\n' >"$HOME/.getmail/oldmail-127.0.0.1-$LAB_PORT_TLS-alice"
+pf_run gm-split -f "$T/split/config" --import getmail --maildir "$T/Maildir" -K
+pf_expect_rc 0 "getmail into accounts.d"
+[ -f "$T/split/accounts.d/alice.conf" ] || t_fail "no accounts.d/alice.conf"
+[ "$(stat -c %a "$T/split/accounts.d/alice.conf")" = 600 ] || t_fail "accounts.d/alice.conf is not 0600"
+cmp -s "$T/split/config" "$T/split/config.before" || t_fail "the main config was changed"
+grep -q 'keep = false' "$T/split/accounts.d/alice.conf" || t_fail "-K was not applied"
+[ "$(grep -c '^D G[12] - ' "$T/split-state/alice.uids")" = 2 ] ||
+	t_fail "the UIDs are not in the main config's state_dir"
+
+# A getmaildir of its own (getmail --getmaildir DIR --rcfile rc): the oldmail file beside the rc.
+mkdir -p "$T/gmdir"
+sed 's/^username = alice/username = bob/' "$HOME/.getmail/getmailrc" >"$T/gmdir/rc"
+printf 'B1\0001700000000\n' >"$T/gmdir/oldmail-127.0.0.1-$LAB_PORT_TLS-bob"
+pf_run gm-own-dir -f "$cfg" --import getmail "$T/gmdir/rc" --dry-run
+pf_expect_rc 0 "getmail with the oldmail file beside its rc"
+expect_out "UID state: 1 UIDs from $T/gmdir/oldmail-" "the oldmail file beside the rc"
+
+# A uid store of that name already bound to another server or user is never written to: the
+# account is not imported, and the store is left as it was.
+mkdir -p "$state"
+printf 'popfetch-uids 1\nH other.example bob\n' >"$state/alice.uids"
+cp "$state/alice.uids" "$T/foreign.before"
+pf_run gm-foreign -f "$cfg" --import getmail --maildir "$T/Maildir"
+pf_expect_rc 5 "a uid store bound elsewhere"
+expect_out 'not written: ' "a uid store bound elsewhere"
+[ ! -e "$cfg" ] || t_fail "the account was written over a foreign uid store"
+cmp -s "$state/alice.uids" "$T/foreign.before" || t_fail "the foreign uid store was changed"
+rm -rf "$state"
+
 pf_run gm-nofile -f "$cfg" --import getmail "$T/missing.rc"
 pf_expect_rc 5 "a missing getmail file"
 pf_expect_err "does not exist" "a missing getmail file"
+pf_run stray-dry -f "$cfg" --dry-run
+pf_expect_rc 5 "--dry-run without --import"
+pf_expect_err -- "--dry-run goes with --import" "--dry-run without --import"
 pf_run bad-peer -f "$cfg" --import offlineimap
 pf_expect_rc 5 "an unknown peer"
 pf_expect_err "fetchmail, mpop or getmail" "an unknown peer"

@@ -205,10 +205,10 @@ pf_verify "$T/manifest" "$T/bearer.Maildir" --strict-tmp
 
 # --- no token, refresh token, device code or AUTH payload in any output (-vv traces included):
 # t_no_secret finds a token also base64-encoded inside an XOAUTH2 or OAUTHBEARER payload.
+for secret in ya29.pf-access- 1//pf-refresh-; do
+	t_no_secret "the outputs" "$secret" "$T"/*.out "$T"/*.err
+done
 for f in "$T"/*.out "$T"/*.err; do
-	for secret in ya29.pf-access- 1//pf-refresh-; do
-		t_no_secret "$(basename "$f")" "$secret" "$f"
-	done
 	! grep -qE -- '(^|[^a-z])dc-[0-9]' "$f" || t_fail "$(basename "$f") shows a device code"
 done
 # ...and the OAuth2 server's log, which the test prints on failure, names no token either.

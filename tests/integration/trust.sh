@@ -103,6 +103,20 @@ chown 0 "$T/.netrc"
 chmod 0622 "$T/.netrc"
 HOME=$T refused netrc "\\.netrc holds passwords.*chmod 600"
 
+# --- "or root": run as an unprivileged user, a config root owns (0644, no secret in it) is trusted,
+# and the same file owned by another unprivileged user is not
+conf rootcfg keep=true password=- password_command="echo wonderland"
+chmod 0644 "$T/rootcfg.conf"
+mkdir -p "$T/rootcfg.state" "$T/rootcfg.Maildir"
+chown "$U" "$T/rootcfg.state" "$T/rootcfg.Maildir"
+PF_AS_USER=$U pf_run rootcfg -f "$T/rootcfg.conf"
+pf_expect_rc 0 "as $U, a config owned by root"
+pf_verify "$T/manifest" "$T/rootcfg.Maildir"
+chown nobody "$T/rootcfg.conf"
+PF_AS_USER=$U pf_run rootcfg-nobody -f "$T/rootcfg.conf"
+pf_expect_rc 6 "as $U, a config owned by nobody"
+pf_expect_err "rootcfg\\.conf is owned by uid $(id -u nobody)" rootcfg-nobody
+
 # --- the same files, fixed, fetch everything: the refusals were about the files alone
 chmod 0600 "$T/.netrc"
 HOME=$T pf_run netrc-ok -f "$T/netrc.conf"

@@ -207,7 +207,7 @@ static void commit_journals_before_a_reader_sees__when_committed__then_durable_v
 {
 	struct fx *fx = *state;
 	struct log lg = { .fx = fx };
-	struct delivery_journal j = { cb_pending, cb_durable, &lg };
+	struct delivery_journal j = { cb_pending, cb_durable, &lg, NULL };
 	struct delivery_item items[3];
 	struct pf_error err = { 0 };
 
@@ -229,7 +229,7 @@ static void abort__when_message_dropped__then_nothing_left(void **state)
 {
 	struct fx *fx = *state;
 	struct log lg = { .fx = fx };
-	struct delivery_journal j = { cb_pending, cb_durable, &lg };
+	struct delivery_journal j = { cb_pending, cb_durable, &lg, NULL };
 	struct delivery_item dropped, kept;
 	struct pf_error err = { 0 };
 
@@ -259,7 +259,7 @@ static void journal_fails__when_pending_not_durable__then_nothing_published(void
 {
 	struct fx *fx = *state;
 	struct log lg = { .fx = fx, .fail_pending = 1 };
-	struct delivery_journal j = { cb_pending, cb_durable, &lg };
+	struct delivery_journal j = { cb_pending, cb_durable, &lg, NULL };
 	struct delivery_item items[2];
 	struct pf_error err = { 0 };
 
@@ -434,7 +434,7 @@ static void sender__when_return_path__then_from_line_names_it(void **state)
 /* Commits two messages, keeping their pending names. */
 static void commit_two(struct fx *fx, struct log *lg)
 {
-	struct delivery_journal j = { cb_pending, cb_durable, lg };
+	struct delivery_journal j = { cb_pending, cb_durable, lg, NULL };
 	struct delivery_item items[2];
 	struct pf_error err = { 0 };
 
@@ -582,7 +582,7 @@ static void reap(pid_t pid)
 static void expect_locked(struct fx *fx)
 {
 	struct log lg = { .fx = fx };
-	struct delivery_journal j = { cb_pending, cb_durable, &lg };
+	struct delivery_journal j = { cb_pending, cb_durable, &lg, NULL };
 	struct delivery_item it;
 	struct pf_error err = { 0 };
 

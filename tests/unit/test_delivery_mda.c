@@ -71,6 +71,19 @@ static int j_durable(void *ctx, struct delivery_item *items, size_t n, struct pf
 	(void)err;
 	for (size_t i = 0; i < n && l->n < 64; i++)
 		snprintf(l->seq[l->n++], sizeof l->seq[0], "D:%s", items[i].uid);
+	if (n == 0 && l->n < 64)
+		snprintf(l->seq[l->n++], sizeof l->seq[0], "sync");
+	return 0;
+}
+
+/* Taken: recorded without an fsync; a later durable() syncs. */
+static int j_taken(void *ctx, struct delivery_item *items, size_t n, struct pf_error *err)
+{
+	struct jlog *l = ctx;
+
+	(void)err;
+	for (size_t i = 0; i < n && l->n < 64; i++)
+		snprintf(l->seq[l->n++], sizeof l->seq[0], "T:%s", items[i].uid);
 	return 0;
 }
 
@@ -162,7 +175,7 @@ static void batch__pending_first_durable_each_refusals_go_on(void **state)
 	struct fx *fx = *state;
 	struct delivery_item items[4];
 	struct jlog l = { .fx = fx };
-	const struct delivery_journal j = { j_pending, j_durable, &l };
+	const struct delivery_journal j = { j_pending, j_durable, &l, j_taken };
 	struct pf_error err = { 0 };
 	char *got;
 
@@ -174,13 +187,15 @@ static void batch__pending_first_durable_each_refusals_go_on(void **state)
 	put_msg(fx, &items[3], "u4", msg4);
 	assert_int_equal(delivery_commit(fx->d, items, 4, &j, &err), 1);
 	/* Pending for all four before the first MDA ran; then u1 and u4
-	 * alone, each after its own run. */
+	 * alone, each taken right after its own run; one sync at the end,
+	 * before the commit returns (and so before any DELE). */
 	assert_int_equal(l.files_at_pending, 0);
-	assert_int_equal(l.n, 6);
+	assert_int_equal(l.n, 7);
 	assert_string_equal(l.seq[0], "P:u1");
 	assert_string_equal(l.seq[3], "P:u4");
-	assert_string_equal(l.seq[4], "D:u1");
-	assert_string_equal(l.seq[5], "D:u4");
+	assert_string_equal(l.seq[4], "T:u1");
+	assert_string_equal(l.seq[5], "T:u4");
+	assert_string_equal(l.seq[6], "sync");
 	/* The first reason is kept for the end of the poll. */
 	assert_int_equal(err.cls, PF_ERR_LOCAL);
 	assert_non_null(strstr(err.msg, "u2"));
@@ -212,7 +227,7 @@ static void from_line__and_escaped_uid(void **state)
 	struct fx *fx = *state;
 	struct delivery_item items[2];
 	struct jlog l = { .fx = fx };
-	const struct delivery_journal j = { j_pending, j_durable, &l };
+	const struct delivery_journal j = { j_pending, j_durable, &l, j_taken };
 	struct pf_error err = { 0 };
 	char *got;
 
@@ -247,7 +262,8 @@ static void abort__leaves_nothing_and_the_spool_is_reused(void **state)
 	struct fx *fx = *state;
 	struct delivery_item items[2], cut;
 	struct jlog l = { .fx = fx };
-	const struct delivery_journal j = { j_pending, j_durable, &l };
+	const struct delivery_journal j = { j_pending, j_durable, &l, j_taken };
+	const struct delivery_journal j_plain = { j_pending, j_durable, &l, NULL };
 	struct pf_error err = { 0 };
 	char *got;
 
@@ -268,10 +284,13 @@ static void abort__leaves_nothing_and_the_spool_is_reused(void **state)
 	assert_null(slurp(fx->out, "cut"));
 	for (int i = 0; i < 2; i++)
 		delivery_msg_abort(fx->d, &items[i]);
-	/* A second batch after the spool emptied. */
+	/* A second batch after the spool emptied, with a pipeline that offers
+	 * no taken(): each message is recorded durably on its own. */
 	l.n = 0;
 	put_msg(fx, &items[0], "u5", msg4);
-	assert_int_equal(delivery_commit(fx->d, items, 1, &j, &err), 0);
+	assert_int_equal(delivery_commit(fx->d, items, 1, &j_plain, &err), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.seq[1], "D:u5");
 	got = slurp(fx->out, "u5");
 	assert_string_equal(got, msg4);
 	free(got);
@@ -283,7 +302,7 @@ static void deadline__stuck_mda_is_not_delivered(void **state)
 	struct fx *fx = *state;
 	struct delivery_item it;
 	struct jlog l = { .fx = fx };
-	const struct delivery_journal j = { j_pending, j_durable, &l };
+	const struct delivery_journal j = { j_pending, j_durable, &l, NULL };
 	struct pf_error err = { 0 };
 	int64_t t0;
 
@@ -296,7 +315,7 @@ static void deadline__stuck_mda_is_not_delivered(void **state)
 	assert_int_equal(delivery_commit(fx->d, &it, 1, &j, &err), 1);
 	assert_true(pf_now_ms() - t0 < 5000);
 	assert_non_null(strstr(err.msg, "deadline"));
-	assert_int_equal(l.n, 1); /* pending only, never durable */
+	assert_int_equal(l.n, 1); /* pending only, never durable, no sync */
 	delivery_msg_abort(fx->d, &it);
 }
 

@@ -239,6 +239,12 @@ static void plan__unknown_sizes__need_list_only_when_max_size_can_matter(void **
 	r.max_size = 0;
 	p = plan_of(&r, &s, e, 2);
 	assert_int_equal(p.verdict, FETCH_GO);
+	/* -c fetches nothing: no LIST for it. */
+	r.max_size = 1000;
+	r.check_only = 1;
+	p = plan_of(&r, &s, e, 2);
+	assert_int_equal(p.verdict, FETCH_GO);
+	r.check_only = 0;
 	/* Nothing new: nothing to size. */
 	r.max_size = 1000;
 	e[0] = delivered(NOW);
@@ -290,6 +296,12 @@ static void plan__no_uidl__delete_mode_fetches_and_deletes_all(void **state)
 	assert_int_equal(p.verdict, FETCH_GO);
 	assert_int_equal(p.nfetch, 2);
 	assert_true(p.delete_fetched);
+	/* Without a uid the store cannot have said "delivered": whatever the
+	 * entry claims, it is fetched (and never deleted unfetched). */
+	e[1].delivered = 1;
+	p = plan_of(&r, &s, e, 2);
+	assert_int_equal(p.act[1], FETCH_ACT_FETCH);
+	assert_int_equal(p.nfetch, 2);
 }
 
 static void plan__no_uidl__keep_and_check_touch_nothing(void **state)
@@ -353,6 +365,7 @@ static void plan__foreign_store__stops_fetching_and_deleting_nothing(void **stat
 {
 	struct fetch_entry e[] = {
 		delivered(NOW - 30 * DAY), fresh(10), with_uid(FETCH_UID_SHARED, 1), delivered(0),
+		with_uid(FETCH_UID_INVALID, 0),
 	};
 	struct fetch_session s = first_session(1);
 	struct fetch_rules r = rules_delete();
@@ -360,10 +373,14 @@ static void plan__foreign_store__stops_fetching_and_deleting_nothing(void **stat
 
 	(void)state;
 	r.store = FETCH_STORE_FOREIGN;
-	p = plan_of(&r, &s, e, 4);
+	p = plan_of(&r, &s, e, 5);
 	assert_int_equal(p.verdict, FETCH_STOP_FOREIGN_STORE);
 	assert_int_equal(p.nfetch, 0);
-	assert_false(deletes_anything(&p, 4));
+	assert_false(deletes_anything(&p, 5));
+	assert_int_equal(p.act[0], FETCH_ACT_KEEP);
+	assert_int_equal(p.act[1], FETCH_ACT_KEEP);
+	assert_int_equal(p.act[2], FETCH_ACT_UNTOUCHED);
+	assert_int_equal(p.act[4], FETCH_ACT_UNTOUCHED);
 	assert_false(p.delete_fetched);
 	/* Nothing is forgotten on its word either. */
 	assert_false(p.complete);

@@ -91,7 +91,9 @@ static void srv_send(struct server *s, const char *text)
 
 	if (s->strict && (s->len > 0 || poll(&p, 1, 100) > 0))
 		srv_fail("the client sent more before the reply", text, "");
-	if (n < 0 || write(s->fd, full, (size_t)n) != n)
+	/* A client that gave up (too many lines) may have closed already: what
+	 * it does next is judged by the following steps. */
+	if (n < 0 || (write(s->fd, full, (size_t)n) != n && errno != EPIPE && errno != ECONNRESET))
 		srv_fail("write failed for", text, "");
 }
 

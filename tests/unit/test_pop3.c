@@ -412,6 +412,39 @@ static void login__no_pipelining_waits_for_the_login(void **state)
 	assert_int_equal(server_status(&sv), 0);
 }
 
+/* A continuation is part of the login too: with PIPELINING and the
+ * listing expected, nothing follows the AUTH line or the continuation
+ * before its reply; STAT and UIDL go together after the +OK. */
+static void login__plain_continuation__then_nothing_behind_it_until_its_reply(void **state)
+{
+	(void)state;
+	static char secret[300], b64line[512];
+	static const char *const script[] = {
+		"S:+OK ready", "C:CAPA", "S:+OK", "S:SASL PLAIN", "S:PIPELINING", "S:.",
+		"C:AUTH PLAIN", "Q", "S:+ ", b64line, "Q", "S:+OK in", "W:2", "C:STAT", "C:UIDL",
+		"S:+OK 0 0", "S:+OK", "S:.", NULL,
+	};
+	struct server sv;
+	struct pf_error err = { 0 };
+	unsigned char raw[512];
+	size_t rl, bl, n;
+	struct pop3_msg *m;
+	struct pop3 *p;
+
+	memset(secret, 's', sizeof secret - 1);
+	assert_int_equal(sasl_plain("a", secret, raw, sizeof raw, &rl), 0);
+	b64line[0] = 'C', b64line[1] = ':';
+	assert_int_equal(sasl_b64_encode(raw, rl, b64line + 2, sizeof b64line - 2, &bl), 0);
+	p = session(&sv, script);
+	pop3_expect_listing(p);
+	assert_int_equal(pop3_login(p, AUTH_PLAIN, "a", secret, &err), 0);
+	assert_int_equal(pop3_listing(p, &m, &n, &err), 0);
+	assert_int_equal(n, 0);
+	free(m);
+	pop3_free(p);
+	assert_int_equal(server_status(&sv), 0);
+}
+
 static void login__long_plain__uses_continuation(void **state)
 {
 	(void)state;
@@ -1207,6 +1240,7 @@ int main(void)
 		cmocka_unit_test(login__user_pass__when_no_sasl),
 		cmocka_unit_test(login__auto__prefers_plain),
 		cmocka_unit_test(login__long_plain__uses_continuation),
+		cmocka_unit_test(login__plain_continuation__then_nothing_behind_it_until_its_reply),
 		cmocka_unit_test(login__plain__then_nothing_behind_auth_until_its_reply),
 		cmocka_unit_test(login__user_pass__then_nothing_behind_pass_until_its_reply),
 		cmocka_unit_test(login__user_pass_pipelined_refused_is_auth_error),

@@ -139,12 +139,77 @@ static void rebuild__missing_maildir__is_created_empty(void **st)
 	assert_int_equal(stat(md2, &sb), 0);
 }
 
+/* A store of another server's UIDs: rebuilding would bind them to this
+ * account's server.  Refused, and the store is left as it was; after
+ * --rebind-state the rebuild goes ahead. */
+static void rebuild__refuses_a_store_bound_to_another_server(void **st)
+{
+	struct config cfg;
+	struct account a;
+	struct pf_error err = { 0 };
+	enum rebind_outcome o;
+	struct uidstore *s;
+	size_t found = 0;
+
+	(void)st;
+	config_for(&cfg, &a);
+	a.name = "moved";
+	s = uidstore_open(state, "moved", "pop.old.example", "me", &err);
+	assert_non_null(s);
+	assert_int_equal(uidstore_set_delivered(s, "old-uid", "9.M9P9Q9.h", 1, &err), 0);
+	assert_int_equal(uidstore_commit(s, &err), 0);
+	uidstore_close(s);
+	put("new", "6.M6P6Q6.h", "X-Popfetch-UIDL: moved uid-six\n\n");
+	assert_int_equal(rebuild_state(&cfg, &a, &found, &err), -1);
+	assert_int_equal(err.cls, PF_ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "me at pop.old.example"));
+	assert_non_null(strstr(err.msg, "--rebind-state moved"));
+	s = uidstore_open(state, "moved", "pop.old.example", "me", &err);
+	assert_non_null(s);
+	assert_int_equal(uidstore_get(s, "old-uid", NULL), UID_DELIVERED);
+	assert_int_equal(uidstore_get(s, "uid-six", NULL), UID_UNKNOWN);
+	uidstore_close(s);
+	memset(&err, 0, sizeof err);
+	assert_int_equal(rebuild_rebind(&cfg, &a, &o, &err), 0);
+	assert_int_equal(o, REBIND_DONE);
+	assert_int_equal(rebuild_rebind(&cfg, &a, &o, &err), 0);
+	assert_int_equal(o, REBIND_ALREADY);
+	assert_int_equal(rebuild_state(&cfg, &a, &found, &err), 0);
+	assert_int_equal(found, 1);
+}
+
+static void fresh__moves_the_store_aside(void **st)
+{
+	struct config cfg;
+	struct account a;
+	struct pf_error err = { 0 };
+	enum rebind_outcome o;
+	struct uidstore *s;
+	char aside[256];
+
+	(void)st;
+	config_for(&cfg, &a);
+	a.name = "other";
+	assert_int_equal(rebuild_fresh(&cfg, &a, aside, sizeof aside, &err), 0);
+	assert_string_equal(aside, "");                  /* no store: nothing to move */
+	assert_int_equal(rebuild_rebind(&cfg, &a, &o, &err), 0);
+	assert_int_equal(o, REBIND_NO_STORE);
+	s = uidstore_open(state, "other", "pop.old.example", "me", &err);
+	assert_non_null(s);
+	uidstore_close(s);
+	assert_int_equal(rebuild_fresh(&cfg, &a, aside, sizeof aside, &err), 0);
+	assert_non_null(strstr(aside, "pop.old.example"));
+	assert_int_equal(uidstore_exists(state, "other", &err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rebuild__finds_new_and_cur__ignores_others),
 		cmocka_unit_test(rebuild__keeps_a_corrupted_store_as_bak),
 		cmocka_unit_test(rebuild__missing_maildir__is_created_empty),
+		cmocka_unit_test(rebuild__refuses_a_store_bound_to_another_server),
+		cmocka_unit_test(fresh__moves_the_store_aside),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

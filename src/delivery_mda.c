@@ -2,16 +2,15 @@
  * child.h): each message is handed to one run of the command on its
  * standard input, and "delivered" means exit status 0.
  *
- * A batch's messages are spooled as they arrive (spool.h says why: an MDA
- * never sees a message that did not arrive whole).  The commit:
- *   1. journal->pending for the whole batch (one fsync of the uid store);
- *   2. per message: run the MDA, and on exit 0 journal->durable for that
- *      message alone before the next one starts.
- * So a crash while an MDA runs leaves exactly one message whose fate is
- * unknown: it is fetched and delivered again on the next poll (at-least-
- * once, never lost); every message before it is recorded delivered and
- * every one after it was never handed over.  delivery_has() therefore
- * answers 0: an MDA cannot be asked what it did.
+ * Messages are spooled as they arrive and handed over one at a time by
+ * the commit delivery_spooled.h shares with LMTP (spool.h says why: an
+ * MDA never sees a message that did not arrive whole): the batch is
+ * journalled pending, then each message is recorded right after its MDA
+ * exited 0, before the next one starts.  So a crash while an MDA runs
+ * leaves exactly one message whose fate is unknown: it is fetched and
+ * delivered again on the next poll (at-least-once, never lost); every
+ * message before it is recorded delivered and every one after it was never
+ * handed over.  delivery_has() answers 0: an MDA cannot be asked.
  *
  * Exit 75 (EX_TEMPFAIL, sysexits.h) defers the message; any other failure,
  * a signal or the deadline (mda_timeout) refuses it.  Either way it stays
@@ -27,8 +26,8 @@
 
 #include "child.h"
 #include "delivery_impl.h"
+#include "delivery_spooled.h"
 #include "log.h"
-#include "spool.h"
 #include "util.h"
 
 /* sysexits.h's EX_TEMPFAIL: "try again later" for procmail, maildrop,
@@ -36,37 +35,23 @@
 #define MDA_EX_TEMPFAIL 75
 /* Used when the config gives no mda_timeout (config.h sets it otherwise). */
 #define MDA_TIMEOUT_DEFAULT_S 300
-/* A chunk fed from the spool to the MDA. */
-#define MDA_CHUNK (64 * 1024)
 /* An envelope sender taken from Return-Path (RFC 5321 section 4.5.3.1.3),
  * and the "From SENDER Www Mmm dd hh:mm:ss yyyy\n" line made of it. */
 #define MDA_SENDER_MAX 256
 #define MDA_FROM_LINE_MAX (MDA_SENDER_MAX + 64)
 
 struct mda {
-	const struct account *acct;
-	struct spool *spool;
-	char *buf;               /* MDA_CHUNK */
-	unsigned long seq;       /* names the pending journal's tokens */
-	char what[PF_NAME_MAX + 16];
-};
-
-struct mda_msg {
-	struct spool_msg m;
+	struct spooled sd;       /* first: the shared ops work on it */
 };
 
 static void *mda_open(const struct config *cfg, const struct account *a, struct pf_error *err)
 {
 	struct mda *d = xcalloc(1, sizeof *d);
 
-	d->spool = spool_open(cfg->state_dir, err);
-	if (d->spool == NULL) {
+	if (spooled_init(&d->sd, cfg, a, "mda", err) < 0) {
 		free(d);
 		return NULL;
 	}
-	d->acct = a;
-	d->buf = xmalloc(MDA_CHUNK);
-	(void)snprintf(d->what, sizeof d->what, "%s: mda", a->name);
 	return d;
 }
 
@@ -74,62 +59,8 @@ static void mda_close(void *p)
 {
 	struct mda *d = p;
 
-	spool_close(d->spool);
-	free(d->buf);
+	spooled_fini(&d->sd);
 	free(d);
-}
-
-/* An MDA cannot be asked whether it delivered: at-least-once. */
-static int mda_has(void *p, const char *name, struct pf_error *err)
-{
-	(void)p;
-	(void)name;
-	(void)err;
-	return 0;
-}
-
-static int mda_begin(void *p, struct delivery_item *it, struct pf_error *err)
-{
-	struct mda *d = p;
-	struct mda_msg *mm = xcalloc(1, sizeof *mm);
-
-	(void)err;
-	spool_begin(d->spool, &mm->m);
-	it->impl = mm;
-	return 0;
-}
-
-static int mda_write(void *p, struct delivery_item *it, const void *buf, size_t len,
-		     struct pf_error *err)
-{
-	struct mda *d = p;
-	struct mda_msg *mm = it->impl;
-
-	return spool_write(d->spool, &mm->m, buf, len, err);
-}
-
-/* The pending journal's token: unique within the store, never a path. */
-static int mda_end(void *p, struct delivery_item *it, uint64_t bytes, uint64_t lines,
-		   struct pf_error *err)
-{
-	struct mda *d = p;
-	int n = snprintf(it->name, sizeof it->name, "mda-%lld-%lu", (long long)time(NULL),
-			 ++d->seq);
-
-	(void)bytes;
-	(void)lines;
-	if (n < 0 || (size_t)n >= sizeof it->name)
-		return pf_error_set(err, PF_ERR_INTERNAL, "mda: token too long");
-	return 0;
-}
-
-static void mda_abort(void *p, struct delivery_item *it)
-{
-	struct mda *d = p;
-	struct mda_msg *mm = it->impl;
-
-	spool_drop(d->spool, &mm->m);
-	free(mm);
 }
 
 /* --- running the MDA ------------------------------------------------------ */
@@ -195,9 +126,9 @@ static int feed(struct mda *d, struct child *c, const struct spool_msg *m, const
 	if (from_len > 0 && child_feed(c, from, from_len) < 0)
 		return 0;
 	for (;;) {
-		if (spool_read(d->spool, m, at, d->buf, MDA_CHUNK, &got, err) < 0)
+		if (spool_read(d->sd.spool, m, at, d->sd.buf, SPOOLED_CHUNK, &got, err) < 0)
 			return -1;
-		if (got == 0 || child_feed(c, d->buf, got) < 0)
+		if (got == 0 || child_feed(c, d->sd.buf, got) < 0)
 			return 0;
 		at += got;
 	}
@@ -216,39 +147,42 @@ static void refused(struct mda *d, const struct delivery_item *it,
 	char why[CHILD_ERRLINE_MAX + 128];
 	int temp = st->exited && st->code == MDA_EX_TEMPFAIL && !st->timed_out;
 
-	child_describe(st, timeout_of(d->acct), why, sizeof why);
+	child_describe(st, timeout_of(d->sd.acct), why, sizeof why);
 	log_warn("%s: message %s not delivered (%s)%s; it stays on the server for the next "
-		 "poll", d->what, it->uid[0] ? it->uid : "without UID", why,
+		 "poll", d->sd.what, it->uid[0] ? it->uid : "without UID", why,
 		 temp ? ", a temporary failure" : "");
 	/* The poll's error: the account's name is put before it there. */
 	pf_error_set(err, PF_ERR_LOCAL, "mda: message %s not delivered: %s",
 		     it->uid[0] ? it->uid : "without UID", why);
 }
 
-/* One message through the MDA: 0 delivered, 1 not (logged), -1 error. */
-static int run_one(struct mda *d, struct delivery_item *it, struct pf_error *err)
+/* One message through the MDA: 0 delivered, 1 not (logged, the reason in
+ * first), -1 error. */
+static int run_one(void *p, struct delivery_item *it, struct pf_error *err,
+		   struct pf_error *first)
 {
-	struct mda_msg *mm = it->impl;
+	struct mda *d = p;
+	const struct spool_msg *m = spooled_msg(it);
 	char from[MDA_FROM_LINE_MAX], sender[MDA_SENDER_MAX + 1];
 	/* what names errors, which the poll prefixes with the account. */
-	struct child_opts o = { .command = d->acct->mda, .timeout_s = timeout_of(d->acct),
+	struct child_opts o = { .command = d->sd.acct->mda, .timeout_s = timeout_of(d->sd.acct),
 				.what = "mda" };
 	struct child_status st;
 	struct mda_env env;
 	struct child *c;
 	int from_len = 0;
 
-	if (spool_return_path(d->spool, &mm->m, sender, sizeof sender, err) < 0)
+	if (spool_return_path(d->sd.spool, m, sender, sizeof sender, err) < 0)
 		return -1;
-	if (d->acct->mda_from_line &&
+	if (d->sd.acct->mda_from_line &&
 	    (from_len = from_line(sender, from, sizeof from, err)) < 0)
 		return -1;
-	build_env(&env, d->acct, it->uid, sender, mm->m.len + (uint64_t)from_len);
+	build_env(&env, d->sd.acct, it->uid, sender, m->len + (uint64_t)from_len);
 	o.env = env.list;
 	c = child_start(&o, err);
 	if (c == NULL)
 		return -1;
-	if (feed(d, c, &mm->m, from, (size_t)from_len, err) < 0) {
+	if (feed(d, c, m, from, (size_t)from_len, err) < 0) {
 		child_wait(c, &st);
 		return -1;
 	}
@@ -256,63 +190,24 @@ static int run_one(struct mda *d, struct delivery_item *it, struct pf_error *err
 	pf_step("mda exited");
 	if (child_ok(&st))
 		return 0;
-	refused(d, it, &st, err);
+	refused(d, it, &st, first);
 	return 1;
-}
-
-/* A message the MDA took: recorded at once, in the kernel only (a crash
- * of popfetch keeps the record; one fsync for the batch at the end) where
- * the pipeline offers it, else durably. */
-static int record_one(const struct delivery_journal *j, struct delivery_item *it,
-		      struct pf_error *err)
-{
-	if (j->taken != NULL)
-		return j->taken(j->ctx, it, 1, err);
-	return j->durable(j->ctx, it, 1, err);
 }
 
 static int mda_commit(void *p, struct delivery_item *items, size_t n,
 		      const struct delivery_journal *j, struct pf_error *err)
 {
-	struct mda *d = p;
-	struct pf_error first = { 0 };
-	int rc = 0;
-
-	if (j->pending(j->ctx, items, n, err) < 0)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		int r = run_one(d, &items[i], &first);
-
-		if (r < 0) {
-			*err = first;
-			return -1;
-		}
-		if (r == 1) {
-			rc = 1;
-			continue;
-		}
-		/* Recorded before the next message is handed over: the window
-		 * stays one message wide. */
-		if (record_one(j, &items[i], err) < 0)
-			return -1;
-	}
-	/* The records written since are made durable before anything is
-	 * deleted (delivery.h, taken). */
-	if (j->taken != NULL && j->durable(j->ctx, NULL, 0, err) < 0)
-		return -1;
-	if (rc == 1)
-		*err = first;
-	return rc;
+	return spooled_commit(p, items, n, j, run_one, err);
 }
 
 const struct delivery_ops delivery_mda_ops = {
 	.kind = "mda",
 	.open = mda_open,
-	.has = mda_has,
-	.msg_begin = mda_begin,
-	.msg_write = mda_write,
-	.msg_end = mda_end,
-	.msg_abort = mda_abort,
+	.has = spooled_has,
+	.msg_begin = spooled_begin,
+	.msg_write = spooled_write,
+	.msg_end = spooled_end,
+	.msg_abort = spooled_abort,
 	.commit = mda_commit,
 	.close = mda_close,
 };

@@ -363,21 +363,43 @@ static short want_events(int e)
 	return 0;
 }
 
-int conn_tls_handshake(struct conn_tls *t, short *events_r, struct pf_error *err)
+/* One non-blocking OpenSSL call and what it left behind, taken at once
+ * (SSL_get_error and errno are only meaningful right after the call). */
+enum tls_call { TLS_CALL_CONNECT, TLS_CALL_READ, TLS_CALL_WRITE };
+
+struct tls_step {
+	int r;        /* the call's result: > 0 is success */
+	int e;        /* SSL_get_error's code when it did not succeed */
+	int saved;    /* errno as the call left it */
+	short events; /* poll(2) events to wait for; 0: not a retry */
+};
+
+static void tls_step(struct conn_tls *t, enum tls_call call, void *in, const void *out, size_t n,
+		     struct tls_step *s)
 {
-	int r, e, saved;
+	int len = n > INT_MAX ? INT_MAX : (int)n;
 
 	ERR_clear_error();
 	errno = 0;
-	r = SSL_connect(t->ssl);
-	if (r == 1)
+	s->r = call == TLS_CALL_CONNECT ? SSL_connect(t->ssl)
+	       : call == TLS_CALL_READ ? SSL_read(t->ssl, in, len)
+				       : SSL_write(t->ssl, out, len);
+	s->saved = errno;
+	s->e = s->r > 0 ? SSL_ERROR_NONE : SSL_get_error(t->ssl, s->r);
+	s->events = want_events(s->e);
+}
+
+int conn_tls_handshake(struct conn_tls *t, short *events_r, struct pf_error *err)
+{
+	struct tls_step s;
+
+	tls_step(t, TLS_CALL_CONNECT, NULL, NULL, 0, &s);
+	if (s.r > 0) /* SSL_connect: 1 */
 		return check_peer(t, err) < 0 ? -1 : 1;
-	saved = errno;
-	e = SSL_get_error(t->ssl, r);
-	*events_r = want_events(e);
+	*events_r = s.events;
 	if (*events_r != 0)
 		return 0;
-	return handshake_error(t, e, saved, err);
+	return handshake_error(t, s.e, s.saved, err);
 }
 
 /* --- data --------------------------------------------------------------- */
@@ -391,44 +413,38 @@ static int io_error(struct conn_tls *t, const char *what, int e, int saved_errno
 	return pf_error_set(err, PF_ERR_NET, "%s %s: TLS error: %s", what, t->peer, ssl_reason());
 }
 
-ssize_t conn_tls_read(struct conn_tls *t, void *buf, size_t n, short *events_r,
-		      struct pf_error *err)
+/* conn_tls_read (in) or conn_tls_write (out): the same retry and error
+ * rules both ways, an end of stream only when reading. */
+static ssize_t tls_io(struct conn_tls *t, enum tls_call call, void *in, const void *out,
+		      size_t n, short *events_r, struct pf_error *err)
 {
-	int r, e, saved;
+	struct tls_step s;
 
-	ERR_clear_error();
-	errno = 0;
-	r = SSL_read(t->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
-	if (r > 0)
-		return r;
-	saved = errno;
-	e = SSL_get_error(t->ssl, r);
-	*events_r = want_events(e);
+	tls_step(t, call, in, out, n, &s);
+	if (s.r > 0)
+		return s.r;
+	*events_r = s.events;
 	if (*events_r != 0)
 		return CONN_IO_AGAIN;
 	/* close_notify, or (SSL_OP_IGNORE_UNEXPECTED_EOF) a bare EOF */
-	if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 &&
-					   saved == 0))
+	if (call == TLS_CALL_READ &&
+	    (s.e == SSL_ERROR_ZERO_RETURN ||
+	     (s.e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && s.saved == 0)))
 		return 0;
-	return io_error(t, "reading from", e, saved, err);
+	return io_error(t, call == TLS_CALL_READ ? "reading from" : "writing to", s.e, s.saved,
+			err);
+}
+
+ssize_t conn_tls_read(struct conn_tls *t, void *buf, size_t n, short *events_r,
+		      struct pf_error *err)
+{
+	return tls_io(t, TLS_CALL_READ, buf, NULL, n, events_r, err);
 }
 
 ssize_t conn_tls_write(struct conn_tls *t, const void *buf, size_t n, short *events_r,
 		       struct pf_error *err)
 {
-	int r, e, saved;
-
-	ERR_clear_error();
-	errno = 0;
-	r = SSL_write(t->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
-	if (r > 0)
-		return r;
-	saved = errno;
-	e = SSL_get_error(t->ssl, r);
-	*events_r = want_events(e);
-	if (*events_r != 0)
-		return CONN_IO_AGAIN;
-	return io_error(t, "writing to", e, saved, err);
+	return tls_io(t, TLS_CALL_WRITE, NULL, buf, n, events_r, err);
 }
 
 size_t conn_tls_buffered(const struct conn_tls *t)

@@ -11,6 +11,7 @@
 
 #include "conn.h"
 #include "cred.h"
+#include "fetch.h"
 #include "lock.h"
 #include "log.h"
 #include "pop3.h"
@@ -242,16 +243,13 @@ static void report_tls(struct si *s)
 
 /* --- the session -------------------------------------------------------- */
 
+/* A poll's settings, but the handshake completes whatever the
+ * certificate: the pin is compared here, in verdict(). */
 static void inspect_opts(const struct account *a, struct conn_tls_opts *o)
 {
-	memset(o, 0, sizeof *o);
-	o->verify_name = a->host;
-	o->ca_file = a->tls_ca_file;
-	o->ca_dir = a->tls_ca_dir;
-	o->min_version = a->tls_min_version;
-	o->cert_file = a->tls_cert_file;
-	o->key_file = a->tls_key_file;
-	o->insecure_inspect = 1; /* the pin is compared here, in verdict() */
+	fetch_tls_opts(a, o);
+	o->fingerprint = NULL;
+	o->insecure_inspect = 1;
 }
 
 /* The session opening a poll makes (pop3_open: TLS, greeting, CAPA, STLS

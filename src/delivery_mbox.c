@@ -637,6 +637,9 @@ static int mb_has(void *d, const char *name, struct pf_error *err)
 			    mb->acct->name, name);
 		return 0;
 	}
+	/* check_place reads through mb->out: nothing buffered may be in it. */
+	if (spool_flush(mb, err) < 0)
+		return -1;
 	fd = open_locked(mb, &lk, err);
 	if (fd < 0)
 		return -1;

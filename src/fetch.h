@@ -1,7 +1,7 @@
 /* fetch.h - one poll of one account: the policy.  The only module that sees
- * pop3, maildir and uidstore together; it decides what to fetch, in which
- * order things become durable, and what may be deleted (DESIGN.md
- * section 2). */
+ * pop3, the destination (delivery.h) and uidstore together; it decides
+ * what to fetch, in which order things become durable, and what may be
+ * deleted (DESIGN.md section 2). */
 #ifndef POPFETCH_FETCH_H
 #define POPFETCH_FETCH_H
 
@@ -29,7 +29,7 @@ struct fetch_result {
 	unsigned long untouched; /* left alone: an invalid or shared UID */
 	int capped;             /* a listing may have been cut short by the server
 				 * (provider quirk): fresh is a lower bound */
-	uint64_t bytes;         /* bytes written to the Maildir */
+	uint64_t bytes;         /* bytes written to the destination */
 	unsigned long stored;   /* UIDs in the uid store at the end; 0: not opened */
 	double seconds;
 };

@@ -226,8 +226,8 @@ static int commit_batch(struct poll *pl, struct delivery_item *items, size_t n)
 }
 
 /* BATCH_MAX, or what a quarter of the soft descriptor limit allows (the
- * rest is for the connection, the store, the Maildir and libraries), after
- * raising that limit towards NOFILE_WANT: macOS and some BSDs start
+ * rest is for the connection, the store, the destination and libraries),
+ * after raising that limit towards NOFILE_WANT: macOS and some BSDs start
  * processes with 256, Linux with 1024.  *saved_r is the limit to restore
  * (rlim_cur 0: nothing was changed). */
 static size_t batch_limit(struct rlimit *saved_r)

@@ -26,6 +26,8 @@
  * twice its size. */
 #define SECTION_MAX (2 * PF_SECRET_MAX + 4 * PF_LINE_MAX + 6 * PF_PATH_MAX)
 #define QUOTED_MAX (2 * PF_LINE_MAX + 2 * PF_SECRET_MAX + 3)
+/* UIDs recorded between two commits of the uid store. */
+#define RECORD_BATCH 8192
 
 struct text {
 	char *buf;
@@ -239,10 +241,15 @@ static int record_uids(const char *dir, const struct account *acct,
 
 	if (s == NULL)
 		return -1;
-	for (size_t i = 0; i < u->n; i++)
+	for (size_t i = 0; i < u->n; i++) {
 		if (uidstore_get(s, u->v[i], NULL) != UID_DELIVERED &&
 		    uidstore_set_delivered(s, u->v[i], FETCH_ELSEWHERE_NAME, now, err) < 0)
 			goto out;
+		/* The records wait in memory until a commit: a bounded batch
+		 * keeps two million of them from needing hundreds of MB. */
+		if ((i + 1) % RECORD_BATCH == 0 && uidstore_commit(s, err) < 0)
+			goto out;
+	}
 	rc = uidstore_commit(s, err);
 out:
 	uidstore_close(s);

@@ -14,7 +14,13 @@ for peer in fetchmail mpop getmail; do
 	command -v "$peer" >/dev/null || t_skip "$peer is not installed (apt-get install fetchmail mpop getmail6)"
 done
 lab_start
-RUN_AS=${LAB_RUN_AS:-popfetchlab}   # getmail refuses to deliver as root: its Maildir user
+# getmail refuses to deliver as root: run as root (as the lab does), its Maildir belongs to the
+# lab's unprivileged user and getmail delivers as that user (destination option `user`).
+RUN_AS=''
+[ "$(id -u)" != 0 ] || RUN_AS=${LAB_RUN_AS:-popfetchlab}
+as_run_as() {   # DIR: hand DIR to RUN_AS when there is one
+	[ -z "$RUN_AS" ] || chown -R "$RUN_AS" "$1"
+}
 PEER_TIMEOUT=60
 
 # fresh_lab SEED [mkmail args]: an empty mailbox with messages 1..10 (manifest $T/manifest)
@@ -128,7 +134,7 @@ grep -q 'password_command = "echo wonderland"' "$T/config-mpop" ||
 # would otherwise become popfetch's fetch_limit.
 peer_home getmail
 fresh_lab 65
-chown -R "$RUN_AS" "$T/Maildir-getmail"
+as_run_as "$T/Maildir-getmail"
 mkdir -p "$HOME/.getmail"
 cat >"$HOME/.getmail/getmailrc" <<EOF
 [retriever]
@@ -142,7 +148,7 @@ ca_certs = $LAB_CAFILE
 [destination]
 type = Maildir
 path = $T/Maildir-getmail/
-user = $RUN_AS
+${RUN_AS:+user = $RUN_AS}
 
 [options]
 delete = false
@@ -161,7 +167,7 @@ import_and_poll getmail 4
 fresh_lab 67
 md=$T/Maildir-delete
 mkdir -p "$md/cur" "$md/new" "$md/tmp"
-chown -R "$RUN_AS" "$md"
+as_run_as "$md"
 sed -i "s|^path = .*|path = $md/|" "$HOME/.getmail/getmailrc" "$HOME/.getmail/first"
 timeout "$PEER_TIMEOUT" getmail --getmaildir "$HOME/.getmail" --rcfile first >"$T/getmail2.log" 2>&1 ||
 	{ cat "$T/getmail2.log" >&2; t_fail "getmail (second mailbox) failed"; }

@@ -4,10 +4,11 @@
 # mutt), which must agree with each other and with the originals; a message with ^>*From lines
 # survives the mboxrd quoting; the From_ line names the Return-Path sender. An mbox locked by
 # another program (an fcntl lock plus its dot lock, then a dot lock alone) makes popfetch wait
-# mbox_lock_timeout, then fail with exit 10 and delete nothing; a stale dot lock is removed.
+# mbox_lock_timeout, then fail with exit 10 and delete nothing (so does a dot lock made by
+# procmail's lockfile); a stale dot lock is removed.
 . "${TESTLIB:-$(cd "$(dirname "$0")/../lib" && pwd)}/common.sh"
 t_init mbox
-for dep in formail mutt script; do
+for dep in formail lockfile mutt script; do
 	command -v "$dep" >/dev/null || t_skip "$dep is not installed (apt-get install procmail mutt bsdutils)"
 done
 
@@ -94,7 +95,14 @@ pf_expect_err "locked by another program" "locked mbox"
 kill "$holder"
 wait "$holder" 2>/dev/null || true
 
-# The holder died: its dot lock names a dead pid. A live process's dot lock alone still blocks.
+# The holder died: its dot lock names a dead pid. A fresh dot lock made by procmail's
+# lockfile(1) (it holds no pid) still blocks, and so does a live process's dot lock alone.
+rm -f "$MBOX.lock"
+lockfile -r0 "$MBOX.lock" || t_fail "lockfile(1) could not take $MBOX.lock"
+pf_run lockfile -f "$T/locked.conf"
+pf_expect_rc 10 "poll while lockfile(1) holds the dot lock"
+[ "$(lab_count)" = 5 ] || t_fail "a failed append deleted messages: $(lab_count) of 5 left"
+rm -f "$MBOX.lock"
 sleep 120 &
 sleeper=$!
 T_PIDS+=("$sleeper")

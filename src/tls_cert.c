@@ -6,17 +6,7 @@
 #include <openssl/x509.h>
 
 #include "tls_cert.h"
-
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
+#include "util.h"
 
 int tls_cert_fp_parse(const char *s, unsigned char md_r[TLS_CERT_FP_LEN])
 {
@@ -26,7 +16,7 @@ int tls_cert_fp_parse(const char *s, unsigned char md_r[TLS_CERT_FP_LEN])
 	if (strncasecmp(s, "sha256:", 7) == 0)
 		s += 7;
 	for (; *s != '\0'; s++) {
-		int v = hexval((unsigned char)*s);
+		int v = pf_hexval((unsigned char)*s);
 
 		if (*s == ':') {
 			if (prev_colon || nib % 2 != 0)

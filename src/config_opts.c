@@ -8,7 +8,6 @@
  * brace is left).  A new key is one line in a table below plus one line in
  * checks[]; checks that relate several keys of an account live in
  * config_check.c, copying the values out in config_build.c. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "config_int.h"
 #include "config_text.h"
 #include "provider.h"
+#include "tls_cert.h"
 
 /* Value limits (not buffer caps): a week between polls is already odd, and
  * more parallel jobs than this only trips servers' connection limits. */
@@ -306,28 +306,14 @@ static int check_command(cfg_t *cfg, cfg_opt_t *opt)
 	return value_within(cfg, opt, CONFIG_COMMAND_MAX) != NULL ? 0 : -1;
 }
 
-/* The syntax conn_tls accepts: "sha256:" (optional), then 32 bytes in hex,
- * colons optional but only between bytes.  Checked here too so a typo is a
- * config error with a line, not a TLS failure at the first poll. */
+/* The syntax conn_tls pins with (tls_cert.h), checked here too so a typo
+ * is a config error with a line, not a TLS failure at the first poll. */
 static int check_fingerprint(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *s = cfg_opt_getnstr(opt, 0), *p = s;
-	size_t nib = 0;
-	int prev_colon = 1, ok = 1;
+	const char *s = cfg_opt_getnstr(opt, 0);
+	unsigned char md[TLS_CERT_FP_LEN];
 
-	if (strncasecmp(p, "sha256:", 7) == 0)
-		p += 7;
-	for (; *p != '\0' && ok; p++) {
-		if (*p == ':') {
-			ok = !prev_colon && nib % 2 == 0;
-			prev_colon = 1;
-			continue;
-		}
-		ok = isxdigit((unsigned char)*p) && nib < 64;
-		nib++;
-		prev_colon = 0;
-	}
-	if (ok && nib == 64 && !prev_colon)
+	if (tls_cert_fp_parse(s, md) == 0)
 		return 0;
 	return config_fail(cfg, "invalid value '%.120s' for option 'tls_fingerprint' "
 			"(expected sha256:AB:CD:... with 32 bytes in hex)", s);

@@ -8,23 +8,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "tls_cert.h"
 #include "util.h"
 
 #include "conn_tls.h"
 
-/* SHA-256 digest length, and its text form "sha256:" + "AA:" * 32. */
-#define FP_LEN 32
-#define FP_TEXT_MAX (sizeof "sha256:" + FP_LEN * 3)
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384": OpenSSL's own names, never server text. */
 #define TLS_DESC_MAX 96
 
@@ -38,7 +34,7 @@ struct conn_tls {
 	int fatal;         /* OpenSSL forbids SSL_shutdown after a fatal error */
 	int inspect;       /* conn_tls_opts.insecure_inspect */
 	long verify_result; /* X509_V_OK, or why the chain or name failed */
-	unsigned char pin[FP_LEN];
+	unsigned char pin[TLS_CERT_FP_LEN];
 	char desc[TLS_DESC_MAX];
 };
 
@@ -134,64 +130,6 @@ static const char *ssl_reason(void)
 	r = e != 0 ? ERR_reason_error_string(e) : NULL;
 
 	return r != NULL ? r : "unknown OpenSSL error";
-}
-
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* "sha256:AB:CD:.." or plain hex, colons optional (only between bytes),
- * any case.  0, or -1 when malformed. */
-static int parse_fingerprint(const char *s, unsigned char out[FP_LEN])
-{
-	size_t nib = 0;
-	int prev_colon = 1; /* no colon first */
-
-	if (strncasecmp(s, "sha256:", 7) == 0)
-		s += 7;
-	for (; *s != '\0'; s++) {
-		int v = hexval((unsigned char)*s);
-
-		if (*s == ':') {
-			if (prev_colon || nib % 2 != 0)
-				return -1;
-			prev_colon = 1;
-			continue;
-		}
-		if (v < 0 || nib >= FP_LEN * 2)
-			return -1;
-		if (nib % 2 == 0)
-			out[nib / 2] = (unsigned char)(v << 4);
-		else
-			out[nib / 2] |= (unsigned char)v;
-		nib++;
-		prev_colon = 0;
-	}
-	return nib == FP_LEN * 2 && !prev_colon ? 0 : -1;
-}
-
-static void format_fingerprint(const unsigned char md[FP_LEN], char out[FP_TEXT_MAX])
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char *p = out;
-	size_t i;
-
-	memcpy(p, "sha256:", 7);
-	p += 7;
-	for (i = 0; i < FP_LEN; i++) {
-		if (i > 0)
-			*p++ = ':';
-		*p++ = hex[md[i] >> 4];
-		*p++ = hex[md[i] & 15];
-	}
-	*p = '\0';
 }
 
 static int is_ip_literal(const char *name)
@@ -308,7 +246,7 @@ struct conn_tls *conn_tls_new(int fd, const char *peer, const struct conn_tls_op
 	t->inspect = opts->insecure_inspect;
 	ERR_clear_error();
 	if (opts->fingerprint != NULL && !t->inspect) {
-		if (parse_fingerprint(opts->fingerprint, t->pin) < 0) {
+		if (tls_cert_fp_parse(opts->fingerprint, t->pin) < 0) {
 			pf_error_set(err, PF_ERR_CONFIG,
 				     "TLS: malformed fingerprint \"%s\" (want sha256:AB:CD:... or 64 hex digits)",
 				     opts->fingerprint);
@@ -338,15 +276,6 @@ fail:
 
 /* --- handshake and verification ---------------------------------------- */
 
-static int unknown_issuer(long vr)
-{
-	return vr == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
-	       vr == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
-	       vr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
-	       vr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-	       vr == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE;
-}
-
 static int verify_error(struct conn_tls *t, long vr, struct pf_error *err)
 {
 	if (vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_IP_ADDRESS_MISMATCH)
@@ -354,21 +283,20 @@ static int verify_error(struct conn_tls *t, long vr, struct pf_error *err)
 				    t->verify_name);
 	return pf_error_set(err, PF_ERR_TLS, "TLS: certificate verify failed for %s: %s%s",
 			    t->verify_name, X509_verify_cert_error_string(vr),
-			    unknown_issuer(vr) ? " (self-signed or unknown CA?)" : "");
+			    tls_cert_unknown_issuer(vr) ? " (self-signed or unknown CA?)" : "");
 }
 
 static int check_pin(struct conn_tls *t, X509 *cert, struct pf_error *err)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	char text[FP_TEXT_MAX];
+	unsigned char md[TLS_CERT_FP_LEN];
+	char text[TLS_CERT_FP_TEXT_MAX];
 
-	if (X509_digest(cert, EVP_sha256(), md, &n) != 1 || n != FP_LEN)
+	if (tls_cert_digest(cert, md) < 0)
 		return pf_error_set(err, PF_ERR_INTERNAL, "TLS: cannot compute the certificate fingerprint: %s",
 				    ssl_reason());
 	/* Constant time: no timing hint about how much of the pin matched. */
-	if (CRYPTO_memcmp(md, t->pin, FP_LEN) != 0) {
-		format_fingerprint(md, text);
+	if (CRYPTO_memcmp(md, t->pin, TLS_CERT_FP_LEN) != 0) {
+		tls_cert_fp_format(md, text);
 		return pf_error_set(err, PF_ERR_TLS,
 				    "TLS: server fingerprint %s does not match the configured one", text);
 	}
@@ -435,21 +363,43 @@ static short want_events(int e)
 	return 0;
 }
 
-int conn_tls_handshake(struct conn_tls *t, short *events_r, struct pf_error *err)
+/* One non-blocking OpenSSL call and what it left behind, taken at once
+ * (SSL_get_error and errno are only meaningful right after the call). */
+enum tls_call { TLS_CALL_CONNECT, TLS_CALL_READ, TLS_CALL_WRITE };
+
+struct tls_step {
+	int r;        /* the call's result: > 0 is success */
+	int e;        /* SSL_get_error's code when it did not succeed */
+	int saved;    /* errno as the call left it */
+	short events; /* poll(2) events to wait for; 0: not a retry */
+};
+
+static void tls_step(struct conn_tls *t, enum tls_call call, void *in, const void *out, size_t n,
+		     struct tls_step *s)
 {
-	int r, e, saved;
+	int len = n > INT_MAX ? INT_MAX : (int)n;
 
 	ERR_clear_error();
 	errno = 0;
-	r = SSL_connect(t->ssl);
-	if (r == 1)
+	s->r = call == TLS_CALL_CONNECT ? SSL_connect(t->ssl)
+	       : call == TLS_CALL_READ ? SSL_read(t->ssl, in, len)
+				       : SSL_write(t->ssl, out, len);
+	s->saved = errno;
+	s->e = s->r > 0 ? SSL_ERROR_NONE : SSL_get_error(t->ssl, s->r);
+	s->events = want_events(s->e);
+}
+
+int conn_tls_handshake(struct conn_tls *t, short *events_r, struct pf_error *err)
+{
+	struct tls_step s;
+
+	tls_step(t, TLS_CALL_CONNECT, NULL, NULL, 0, &s);
+	if (s.r > 0) /* SSL_connect: 1 */
 		return check_peer(t, err) < 0 ? -1 : 1;
-	saved = errno;
-	e = SSL_get_error(t->ssl, r);
-	*events_r = want_events(e);
+	*events_r = s.events;
 	if (*events_r != 0)
 		return 0;
-	return handshake_error(t, e, saved, err);
+	return handshake_error(t, s.e, s.saved, err);
 }
 
 /* --- data --------------------------------------------------------------- */
@@ -463,44 +413,38 @@ static int io_error(struct conn_tls *t, const char *what, int e, int saved_errno
 	return pf_error_set(err, PF_ERR_NET, "%s %s: TLS error: %s", what, t->peer, ssl_reason());
 }
 
-ssize_t conn_tls_read(struct conn_tls *t, void *buf, size_t n, short *events_r,
-		      struct pf_error *err)
+/* conn_tls_read (in) or conn_tls_write (out): the same retry and error
+ * rules both ways, an end of stream only when reading. */
+static ssize_t tls_io(struct conn_tls *t, enum tls_call call, void *in, const void *out,
+		      size_t n, short *events_r, struct pf_error *err)
 {
-	int r, e, saved;
+	struct tls_step s;
 
-	ERR_clear_error();
-	errno = 0;
-	r = SSL_read(t->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
-	if (r > 0)
-		return r;
-	saved = errno;
-	e = SSL_get_error(t->ssl, r);
-	*events_r = want_events(e);
+	tls_step(t, call, in, out, n, &s);
+	if (s.r > 0)
+		return s.r;
+	*events_r = s.events;
 	if (*events_r != 0)
 		return CONN_IO_AGAIN;
 	/* close_notify, or (SSL_OP_IGNORE_UNEXPECTED_EOF) a bare EOF */
-	if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 &&
-					   saved == 0))
+	if (call == TLS_CALL_READ &&
+	    (s.e == SSL_ERROR_ZERO_RETURN ||
+	     (s.e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && s.saved == 0)))
 		return 0;
-	return io_error(t, "reading from", e, saved, err);
+	return io_error(t, call == TLS_CALL_READ ? "reading from" : "writing to", s.e, s.saved,
+			err);
+}
+
+ssize_t conn_tls_read(struct conn_tls *t, void *buf, size_t n, short *events_r,
+		      struct pf_error *err)
+{
+	return tls_io(t, TLS_CALL_READ, buf, NULL, n, events_r, err);
 }
 
 ssize_t conn_tls_write(struct conn_tls *t, const void *buf, size_t n, short *events_r,
 		       struct pf_error *err)
 {
-	int r, e, saved;
-
-	ERR_clear_error();
-	errno = 0;
-	r = SSL_write(t->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
-	if (r > 0)
-		return r;
-	saved = errno;
-	e = SSL_get_error(t->ssl, r);
-	*events_r = want_events(e);
-	if (*events_r != 0)
-		return CONN_IO_AGAIN;
-	return io_error(t, "writing to", e, saved, err);
+	return tls_io(t, TLS_CALL_WRITE, NULL, buf, n, events_r, err);
 }
 
 size_t conn_tls_buffered(const struct conn_tls *t)

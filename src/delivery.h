@@ -118,7 +118,8 @@ struct delivery_ops {
 
 /* Opens the account's destination (a->dest), creating what is missing
  * (DESIGN.md section 8), and tidies what an earlier crash left (stale
- * Maildir tmp/ files).  Owned by the caller.  NULL with err set. */
+ * Maildir tmp/ files, a stale mbox dot lock).  Owned by the caller.  NULL
+ * with err set. */
 struct delivery *delivery_open(const struct config *cfg, const struct account *a,
 			       struct pf_error *err) PF_MUST_CHECK;
 void delivery_close(struct delivery *d); /* NULL is fine */

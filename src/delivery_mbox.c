@@ -210,31 +210,63 @@ static void unlock_close(struct mbox_lock *lk, int fd)
 	close(fd);
 }
 
+/* Creates the mbox's folders (0700, DESIGN.md section 8) and the file
+ * (0600) when missing, and makes what it created durable: an fsync of the
+ * file later does not cover its name in the folder, nor a new folder's in
+ * its parent.  So every folder from the mbox's up to the first one that
+ * was there already is fsynced. */
+static int create_path(struct mbox *mb, struct pf_error *err)
+{
+	char *dir = xstrdup(mb->path), *slash = strrchr(dir, '/'), *top;
+	struct stat st;
+	int fd, made_file, rc = -1;
+
+	if (slash == NULL || slash == dir) {
+		free(dir);
+		return pf_error_set(err, PF_ERR_LOCAL, "mbox path '%s' is not absolute", mb->path);
+	}
+	*slash = '\0';
+	/* The deepest folder that exists already: the fsyncs stop there. */
+	top = xstrdup(dir);
+	while (stat(top, &st) < 0 && strrchr(top, '/') != NULL && strrchr(top, '/') != top)
+		*strrchr(top, '/') = '\0';
+	made_file = stat(mb->path, &st) < 0 && errno == ENOENT;
+	if (pf_mkdirs(dir, 0700) < 0) {
+		pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot create %s", dir);
+		goto out;
+	}
+	fd = open_mbox(mb, err);
+	if (fd < 0)
+		goto out;
+	close(fd);
+	rc = 0;
+	if (!made_file && strcmp(top, dir) == 0)
+		goto out; /* nothing was created */
+	for (;;) {
+		if (pf_fsync_dir(dir) < 0) {
+			rc = pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot fsync %s", dir);
+			break;
+		}
+		if (strlen(dir) <= strlen(top) || strrchr(dir, '/') == dir)
+			break; /* top holds the entry of the highest folder made */
+		*strrchr(dir, '/') = '\0';
+	}
+out:
+	free(top);
+	free(dir);
+	return rc;
+}
+
 static void *mb_open(const struct config *cfg, const struct account *a, struct pf_error *err)
 {
 	struct mbox *mb = xcalloc(1, sizeof *mb);
-	char *slash;
-	int fd;
 
 	mb->acct = a;
 	mb->path = xstrdup(a->mbox);
 	mb->timeout_s = a->mbox_lock_timeout;
 	mb->spool_fd = -1;
-	slash = strrchr(mb->path, '/');
-	if (slash != NULL && slash != mb->path) {
-		/* DESIGN.md section 8: missing folders are created (0700). */
-		*slash = '\0';
-		if (pf_mkdirs(mb->path, 0700) < 0) {
-			pf_error_errno(err, PF_ERR_LOCAL, errno, "cannot create %s", mb->path);
-			*slash = '/';
-			goto fail;
-		}
-		*slash = '/';
-	}
-	fd = open_mbox(mb, err);
-	if (fd < 0)
+	if (create_path(mb, err) < 0)
 		goto fail;
-	close(fd);
 	mbox_lock_clear_stale(mb->path);
 	mb->spool_fd = open_spool(cfg->state_dir, err);
 	if (mb->spool_fd < 0)

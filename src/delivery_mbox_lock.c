@@ -66,6 +66,12 @@ static int try_dotlock(struct mbox_lock *lk, struct pf_error *err)
 		return pf_error_set(err, PF_ERR_LOCAL, "mbox lock file name too long: %s",
 				    lk->dotlock);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EEXIST) {
+		/* Left by a process of our pid killed in this function: the
+		 * name is ours (pid, host), the file stale. */
+		(void)unlink(tmp);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	}
 	if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS))
 		return LOCK_IMPOSSIBLE;
 	if (fd < 0)

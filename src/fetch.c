@@ -87,7 +87,7 @@ static int open_store(struct poll *pl)
 
 /* --- server side ------------------------------------------------------- */
 
-static void tls_opts(const struct account *a, struct conn_tls_opts *o)
+void fetch_tls_opts(const struct account *a, struct conn_tls_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->verify_name = a->host;
@@ -248,7 +248,7 @@ static int connect_server(struct poll *pl)
 	rc = pl->probe ? 0 : backoff_blocks(pl, &b, a->oauth2.enabled ? a->oauth2.client_id
 								     : pl->secret);
 	if (rc == 0) {
-		tls_opts(a, &o);
+		fetch_tls_opts(a, &o);
 		rc = open_session(pl, &o);
 		if (rc == 0) {
 			pop3_expect_listing(pl->pop); /* every caller lists next */

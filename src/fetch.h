@@ -50,6 +50,13 @@ int fetch_account(const struct config *cfg, const struct account *acct,
 		  const struct fetch_opts *opts, struct fetch_result *res,
 		  struct pf_error *err) PF_MUST_CHECK;
 
+/* The TLS settings a poll of a connects with: the host as the name to
+ * verify, its trust, pin, minimum version and client certificate.
+ * --serverinfo starts from the same, so it judges a certificate as a
+ * poll would.  o's strings point into a. */
+struct conn_tls_opts;
+void fetch_tls_opts(const struct account *a, struct conn_tls_opts *o);
+
 /* Tests acct's settings without fetching: connects, logs in, reads the
  * listing (STAT, UIDL, LIST) into *listed_r (messages on the server) and
  * QUITs.  Creates nothing locally and keeps no backoff record (used by

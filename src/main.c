@@ -71,7 +71,7 @@ struct cli {
 static void usage(FILE *out)
 {
 	fputs("Usage: popfetch [OPTIONS] [ACCOUNT...]\n"
-	      "Fetch mail from POP3 servers into Maildir folders.\n\n"
+	      "Fetch mail from POP3 servers into a Maildir, an mbox, an MDA or LMTP.\n\n"
 	      "  -f, --config FILE    configuration file (default: $XDG_CONFIG_HOME/popfetch/config)\n"
 	      "  -d, --daemon[=SECS]  poll until stopped, every SECS seconds (default: poll_interval);\n"
 	      "                       -d 0: poll once\n"

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "oauth2.h"
+#include "util.h"
 
 /* Deeper nesting than this is refused (no token response nests at all). */
 #define JSON_DEPTH_MAX 8
@@ -25,17 +26,6 @@ static void ws(struct jp *j)
 		j->p++;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Appends a byte to out while it fits; *fit drops to 0 when it does not. */
 static void put(char *out, size_t cap, size_t *n, unsigned char c, int *fit)
 {
@@ -49,7 +39,7 @@ static int hex4(struct jp *j, unsigned *u)
 {
 	*u = 0;
 	for (int i = 0; i < 4; i++) {
-		int h = j->p < j->end ? hexval(*j->p) : -1;
+		int h = j->p < j->end ? pf_hexval(*j->p) : -1;
 
 		if (h < 0)
 			return -1;

@@ -46,6 +46,17 @@
  * while a server that hides nothing costs one extra session at most. */
 #define GMAIL_SESSIONS 10, 250
 
+/* Password providers whose web mail must be told first: Yahoo and AOL
+ * (one company) accept only an app password; GMX, WEB.DE and mail.com
+ * (one company, 1&1 Mail & Media) keep POP3 switched off until the user
+ * turns it on.  One sentence each, so the advice reads alike. */
+#define APP_PASSWORD(name, host, help, brand) \
+	{ name, POP3S(host), NO_OAUTH2, help, \
+	  brand " needs an app password (Account security > Generate app password)", PLAIN_POP3 }
+#define POP3_SWITCHED_OFF(name, host, help, brand) \
+	{ name, POP3S(host), NO_OAUTH2, help, \
+	  "turn on POP3 access in " brand "'s web mail settings first", PLAIN_POP3 }
+
 static const struct provider presets[] = {
 	{ "gmail", POP3S("pop.gmail.com"), AUTH_XOAUTH2,
 	  "https://accounts.google.com/o/oauth2/v2/auth", NULL,
@@ -59,28 +70,22 @@ static const struct provider presets[] = {
 	  OAUTH2_FLOW_DEVICE, MS_HELP,
 	  "turn on POP in Outlook.com's settings (Mail > Forwarding and IMAP) first",
 	  MICROSOFT_ADVICE, 0, 0 },
-	{ "yahoo", POP3S("pop.mail.yahoo.com"), NO_OAUTH2,
-	  "https://help.yahoo.com/kb/SLN4724.html",
-	  "Yahoo needs an app password (Account security > Generate app password)", PLAIN_POP3 },
-	{ "aol", POP3S("pop.aol.com"), NO_OAUTH2,
-	  "https://help.aol.com/articles/how-do-i-use-other-email-applications-to-send-and-"
-	  "receive-my-aol-mail",
-	  "AOL needs an app password (Account security > Generate app password)", PLAIN_POP3 },
+	APP_PASSWORD("yahoo", "pop.mail.yahoo.com", "https://help.yahoo.com/kb/SLN4724.html",
+		     "Yahoo"),
+	APP_PASSWORD("aol", "pop.aol.com",
+		     "https://help.aol.com/articles/how-do-i-use-other-email-applications-to-send-and-"
+		     "receive-my-aol-mail", "AOL"),
 	{ "icloud", NULL, 0, TLS_IMPLICIT, 300, NO_OAUTH2,
 	  "https://support.apple.com/en-us/102525",
 	  "iCloud Mail offers IMAP only, no POP3, so popfetch cannot fetch from it", PLAIN_POP3 },
-	{ "gmx", POP3S("pop.gmx.net"), NO_OAUTH2,
-	  "https://hilfe.gmx.net/pop-imap/pop3/serverdaten.html",
-	  "turn on POP3 access in GMX's web mail settings first", PLAIN_POP3 },
-	{ "gmx.com", POP3S("pop.gmx.com"), NO_OAUTH2,
-	  "https://support.gmx.com/pop-imap/pop3/serverdata.html",
-	  "turn on POP3 access in GMX's web mail settings first", PLAIN_POP3 },
-	{ "web.de", POP3S("pop3.web.de"), NO_OAUTH2,
-	  "https://hilfe.web.de/pop-imap/pop3/serverdaten.html",
-	  "turn on POP3 access in WEB.DE's web mail settings first", PLAIN_POP3 },
-	{ "mail.com", POP3S("pop.mail.com"), NO_OAUTH2,
-	  "https://support.mail.com/pop-imap/pop3/serverdata.html",
-	  "turn on POP3 access in mail.com's web mail settings first", PLAIN_POP3 },
+	POP3_SWITCHED_OFF("gmx", "pop.gmx.net", "https://hilfe.gmx.net/pop-imap/pop3/serverdaten.html",
+			  "GMX"),
+	POP3_SWITCHED_OFF("gmx.com", "pop.gmx.com",
+			  "https://support.gmx.com/pop-imap/pop3/serverdata.html", "GMX"),
+	POP3_SWITCHED_OFF("web.de", "pop3.web.de", "https://hilfe.web.de/pop-imap/pop3/serverdaten.html",
+			  "WEB.DE"),
+	POP3_SWITCHED_OFF("mail.com", "pop.mail.com",
+			  "https://support.mail.com/pop-imap/pop3/serverdata.html", "mail.com"),
 	{ "zoho", POP3S("pop.zoho.com"), NO_OAUTH2,
 	  "https://www.zoho.com/mail/help/pop-access.html",
 	  "organisation accounts use host poppro.zoho.com; turn on POP access in Zoho's settings",

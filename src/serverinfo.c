@@ -3,20 +3,20 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <openssl/bio.h>
-#include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "conn.h"
 #include "cred.h"
+#include "fetch.h"
 #include "lock.h"
 #include "log.h"
 #include "pop3.h"
 #include "serverinfo.h"
+#include "tls_cert.h"
 #include "util.h"
 
 /* One printed certificate field (a subject, the list of names): display
@@ -32,54 +32,13 @@ struct si {
 	struct pop3 *pop;
 	int verified;       /* as a poll would verify: chain and name, or the pin */
 	char why[SI_WHY_MAX];
-	char fp[SERVERINFO_FP_MAX];
+	unsigned char md[TLS_CERT_FP_LEN]; /* the leaf's SHA-256 digest */
+	char fp[TLS_CERT_FP_TEXT_MAX];     /* the same as text */
 };
 
 static const char *const tls_names[] = {
 	[TLS_IMPLICIT] = "implicit", [TLS_STARTTLS] = "starttls", [TLS_NONE] = "none",
 };
-
-void serverinfo_format_fp(const unsigned char md[32], char out[SERVERINFO_FP_MAX])
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char *p = out + 7;
-	int i;
-
-	memcpy(out, "sha256:", 7);
-	for (i = 0; i < 32; i++) {
-		if (i > 0)
-			*p++ = ':';
-		*p++ = hex[md[i] >> 4];
-		*p++ = hex[md[i] & 15];
-	}
-	*p = '\0';
-}
-
-/* The hex digits of a fingerprint, upper case, without "sha256:" and
- * colons, into out (65 bytes).  0, or -1 when it is not 64 of them. */
-static int fp_digits(const char *s, char out[65])
-{
-	size_t n = 0;
-
-	if (strncasecmp(s, "sha256:", 7) == 0)
-		s += 7;
-	for (; *s != '\0'; s++) {
-		if (*s == ':')
-			continue;
-		if (n >= 64 || strchr("0123456789abcdefABCDEF", *s) == NULL)
-			return -1;
-		out[n++] = (char)(*s >= 'a' ? *s - 'a' + 'A' : *s);
-	}
-	out[n] = '\0';
-	return n == 64 ? 0 : -1;
-}
-
-int serverinfo_fp_matches(const char *configured, const char *fp)
-{
-	char a[65], b[65];
-
-	return fp_digits(configured, a) == 0 && fp_digits(fp, b) == 0 && strcmp(a, b) == 0;
-}
 
 /* --- printing ----------------------------------------------------------- */
 
@@ -204,15 +163,6 @@ static void print_cert(struct si *s, int depth, X509 *cert)
 
 /* --- verification ------------------------------------------------------- */
 
-static int unknown_issuer(long vr)
-{
-	return vr == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
-	       vr == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
-	       vr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
-	       vr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-	       vr == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE;
-}
-
 /* Why the chain or name check failed, in words that say what to fix. */
 static void chain_why(const struct si *s, long vr, char *out, size_t cap)
 {
@@ -220,13 +170,23 @@ static void chain_why(const struct si *s, long vr, char *out, size_t cap)
 
 	if (vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_IP_ADDRESS_MISMATCH)
 		(void)snprintf(out, cap, "its names (subjectAltName) do not include %s", a->host);
-	else if (unknown_issuer(vr))
+	else if (tls_cert_unknown_issuer(vr))
 		(void)snprintf(out, cap, "%s: its issuer is not trusted by %s%s",
 			       X509_verify_cert_error_string(vr),
 			       a->tls_ca_file != NULL ? "tls_ca_file " : "the system store",
 			       a->tls_ca_file != NULL ? a->tls_ca_file : "");
 	else
 		(void)snprintf(out, cap, "%s", X509_verify_cert_error_string(vr));
+}
+
+/* The pin check a poll makes (conn_tls.c): the leaf's digest is the
+ * configured one.  No constant time needed: the digest is public. */
+static int pinned(const struct si *s)
+{
+	unsigned char pin[TLS_CERT_FP_LEN];
+
+	return tls_cert_fp_parse(s->a->tls_fingerprint, pin) == 0 &&
+	       memcmp(pin, s->md, sizeof pin) == 0;
 }
 
 /* The verdict a poll would reach: the pin when tls_fingerprint is set,
@@ -237,7 +197,7 @@ static void verdict(struct si *s, long vr)
 
 	chain_why(s, vr, chain, sizeof chain);
 	if (s->a->tls_fingerprint != NULL) {
-		s->verified = serverinfo_fp_matches(s->a->tls_fingerprint, s->fp);
+		s->verified = pinned(s);
 		if (!s->verified)
 			(void)snprintf(s->why, sizeof s->why,
 				       "its fingerprint is not the account's tls_fingerprint %s",
@@ -260,9 +220,6 @@ static void report_tls(struct si *s)
 {
 	long vr;
 	struct stack_st_X509 *chain = conn_peer_chain(s->conn, &vr);
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	X509 *leaf;
 	int i;
 
 	field(s, "TLS:", conn_tls_desc(s->conn));
@@ -274,12 +231,11 @@ static void report_tls(struct si *s)
 	fprintf(s->out, "certificate chain, as the server sent it:\n");
 	for (i = 0; i < sk_X509_num(chain); i++)
 		print_cert(s, i, sk_X509_value(chain, i));
-	leaf = sk_X509_value(chain, 0);
-	if (X509_digest(leaf, EVP_sha256(), md, &n) != 1 || n != 32) {
+	if (tls_cert_digest(sk_X509_value(chain, 0), s->md) < 0) {
 		(void)snprintf(s->why, sizeof s->why, "its fingerprint cannot be computed");
 		return;
 	}
-	serverinfo_format_fp(md, s->fp);
+	tls_cert_fp_format(s->md, s->fp);
 	verdict(s, vr);
 	field(s, "fingerprint:", s->fp);
 	fprintf(s->out, "%-14stls_fingerprint = \"%s\"\n", "to pin it:", s->fp);
@@ -287,16 +243,13 @@ static void report_tls(struct si *s)
 
 /* --- the session -------------------------------------------------------- */
 
+/* A poll's settings, but the handshake completes whatever the
+ * certificate: the pin is compared here, in verdict(). */
 static void inspect_opts(const struct account *a, struct conn_tls_opts *o)
 {
-	memset(o, 0, sizeof *o);
-	o->verify_name = a->host;
-	o->ca_file = a->tls_ca_file;
-	o->ca_dir = a->tls_ca_dir;
-	o->min_version = a->tls_min_version;
-	o->cert_file = a->tls_cert_file;
-	o->key_file = a->tls_key_file;
-	o->insecure_inspect = 1; /* the pin is compared here, in verdict() */
+	fetch_tls_opts(a, o);
+	o->fingerprint = NULL;
+	o->insecure_inspect = 1;
 }
 
 /* The session opening a poll makes (pop3_open: TLS, greeting, CAPA, STLS

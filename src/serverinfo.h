@@ -28,12 +28,4 @@
 int serverinfo_run(const struct config *cfg, const struct account *acct, int login, FILE *out,
 		   struct pf_error *err) PF_MUST_CHECK;
 
-/* Exposed for tests: the SHA-256 fingerprint of a DER certificate as
- * "sha256:AB:CD:..." (95 characters and a NUL in out[SERVERINFO_FP_MAX]),
- * and whether a tls_fingerprint value (sha256: prefix and colons
- * optional, any case) names the same digest: 1 or 0. */
-#define SERVERINFO_FP_MAX 104
-void serverinfo_format_fp(const unsigned char md[32], char out[SERVERINFO_FP_MAX]);
-int serverinfo_fp_matches(const char *configured, const char *fp);
-
 #endif

@@ -84,6 +84,17 @@ int pf_has_ctl(const char *s)
 	return 0;
 }
 
+int pf_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int64_t pf_now_ms(void)
 {
 	struct timespec ts;

@@ -22,6 +22,9 @@ void pf_free_secret(char *s);
  * that ends up in a protocol line, a kvpair or a log must have none. */
 int pf_has_ctl(const char *s);
 
+/* The value of hex digit c (either case), or -1 when c is not one. */
+int pf_hexval(int c);
+
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t pf_now_ms(void);
 

@@ -5,7 +5,8 @@
 # survives the mboxrd quoting; the From_ line names the Return-Path sender. An mbox locked by
 # another program (an fcntl lock plus its dot lock, then a dot lock alone) makes popfetch wait
 # mbox_lock_timeout, then fail with exit 10 and delete nothing (so does a dot lock made by
-# procmail's lockfile); a stale dot lock is removed.
+# procmail's lockfile); a stale dot lock is removed. In a spool folder the user may not create
+# files in, the fcntl lock alone guards the append.
 . "${TESTLIB:-$(cd "$(dirname "$0")/../lib" && pwd)}/common.sh"
 t_init mbox
 for dep in formail lockfile mutt script; do
@@ -34,16 +35,16 @@ with open(manifest, "a") as f:
 PY
 
 MBOX=$T/mail/inbox
-# read_back TAG: every reader splits the mbox; each result is checked against the manifest, and
-# all three must be identical.
+# read_back TAG [MANIFEST]: every reader splits the mbox; each result is checked against the
+# manifest, and all three must be identical.
 read_back() {
-	local r n
+	local r n manifest=${2:-$T/manifest}
 	for r in python formail mutt; do
 		rm -rf "$T/$1-$r" "$T/$1-$r.work"
 		n=$("$TESTLIB/mbox-split" --reader "$r" "$MBOX" "$T/$1-$r") ||
 			t_fail "$1: $r could not read $MBOX"
 		t_log "$1: $r read $n messages"
-		pf_verify "$T/manifest" "$T/$1-$r"
+		pf_verify "$manifest" "$T/$1-$r"
 	done
 	diff -r "$T/$1-python/new" "$T/$1-formail/new" >/dev/null ||
 		t_fail "$1: formail and Python's mailbox read different messages"
@@ -122,4 +123,33 @@ pf_expect_err "stale mbox lock" "stale dot lock"
 [ "$(lab_count)" = 0 ] || t_fail "$(lab_count) messages left on the server"
 [ ! -e "$MBOX.lock" ] || t_fail "the stale dot lock is still there"
 read_back after-lock
+
+# --- a mail spool popfetch may not create files in (/var/mail belongs to root or group mail) ----
+# As the lab's unprivileged user: no dot lock can be made there, so the fcntl lock alone guards
+# the append; it still makes popfetch wait for a holder, then deliver once the holder is gone.
+U=${LAB_RUN_AS:-popfetchlab}
+mkdir -m 0755 "$T/spool" "$T/user.state"
+MBOX=$T/spool/$U
+install -m 0600 -o "$U" /dev/null "$MBOX"
+chown "$U:" "$T/user.state"
+lab_mkmail --count 4 --seed 13 --first-seq 200 --manifest "$T/manifest-spool"
+pf_config "$T/user.conf" keep=false maildir=- mbox="$MBOX" state_dir="$T/user.state" mbox_lock_timeout=2
+chown "$U:" "$T/user.conf"
+rm -f "$T/holder.ready"
+t_bg python3 "$T/holder.py" "$MBOX" "$T/holder.ready"
+holder=$T_BG_PID
+t_wait_file "$T/holder.ready"
+rm -f "$MBOX.lock"    # the holder could make one as root; the spool's own users cannot
+PF_AS_USER=$U pf_run spool-locked -f "$T/user.conf"
+pf_expect_rc 10 "poll into a spool without dot locks while another program holds the fcntl lock"
+pf_expect_err "fcntl lock" "fcntl lock named"
+[ "$(lab_count)" = 4 ] || t_fail "a failed append deleted messages: $(lab_count) of 4 left"
+[ ! -s "$MBOX" ] || t_fail "the fcntl-locked mbox was changed"
+kill "$holder"
+wait "$holder" 2>/dev/null || true
+PF_AS_USER=$U pf_run spool -f "$T/user.conf"
+pf_expect_rc 0 "poll into a spool without dot locks"
+[ "$(lab_count)" = 0 ] || t_fail "$(lab_count) messages left on the server"
+[ ! -e "$MBOX.lock" ] || t_fail "a dot lock appeared where the user cannot create files"
+read_back spool "$T/manifest-spool"
 t_log "PASS"

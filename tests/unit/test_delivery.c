@@ -669,6 +669,34 @@ static void open__when_dotlock_stale__then_cleared(void **state)
 	delivery_close(d2);
 }
 
+static void open__when_folders_missing__then_created_private(void **state)
+{
+	struct fx *fx = *state;
+	struct account a = fx->acct;
+	struct pf_error err = { 0 };
+	char path[300], dir[200];
+	struct delivery *d2;
+	struct stat st;
+
+	snprintf(dir, sizeof dir, "%s/a/b", fx->dir);
+	snprintf(path, sizeof path, "%s/inbox", dir);
+	a.mbox = path;
+	d2 = delivery_open(&fx->cfg, &a, &err);
+	assert_non_null(d2);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	delivery_close(d2);
+	/* A symlink in the mbox's place is refused, as for a Maildir. */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(symlink("/etc/passwd", path), 0);
+	assert_null(delivery_open(&fx->cfg, &a, &err));
+	assert_int_equal(err.cls, PF_ERR_LOCAL);
+	assert_non_null(strstr(err.msg, "symlink"));
+}
+
 int main(void)
 {
 #define T(fn, s) cmocka_unit_test_setup_teardown(fn, s, teardown)
@@ -698,6 +726,7 @@ int main(void)
 		T(lock__when_dotlock_held__then_waits_and_fails, setup_mbox),
 		T(lock__when_dotlock_stale__then_removed_and_appended, setup_mbox),
 		T(open__when_dotlock_stale__then_cleared, setup_mbox),
+		T(open__when_folders_missing__then_created_private, setup_mbox),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -59,6 +59,7 @@ PKGS=(build-essential autoconf automake libtool pkg-config libssl-dev libconfuse
 PKGS+=(fetchmail mpop getmail6)   # the peers tests/integration/import.sh switches from
 PKGS+=(maildrop procmail dovecot-lmtpd dovecot-sieve)   # the MDA and LMTP destination tests (mda_programs, lmtp_dovecot)
 PKGS+=(procmail mutt bsdutils)   # tests/integration/mbox.sh: formail, lockfile, mutt (under script)
+PKGS+=(zsh)   # tests/integration/completion.sh drives the zsh completion
 install_deps() {
 	local missing=() p sudo=()
 	command -v dpkg-query >/dev/null || { echo "not Debian: install the equivalents of ${PKGS[*]}"; return 0; }

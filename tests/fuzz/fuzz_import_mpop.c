@@ -7,34 +7,15 @@
 
 #include "import_checks.h"
 
+/* The state parser with the fixed account the corpus's state files name. */
+static int state(const char *text, size_t len, struct import_uids *out, struct pf_error *err)
+{
+	return import_state_mpop(text, len, "pop.example.com", "u", out, err);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct pf_error err = { 0 };
-	size_t len;
-	char *text;
-
-	if (size == 0)
-		return 0;
-	text = fuzz_copy(data, size, &len);
-	if (data[0] % 2 == 0) {
-		struct import_set set = { 0 };
-
-		if (import_parse_mpop(text, len, &set, &err) == 0)
-			fuzz_check_set(&set);
-		else
-			fuzz_check_error(&err);
-		import_set_free(&set);
-	} else {
-		struct import_uids u = { 0 };
-
-		if (import_state_mpop(text, len, "pop.example.com", "u", &u, &err) == 0)
-			fuzz_check_uids(&u);
-		else
-			fuzz_check_error(&err);
-		import_uids_free(&u);
-	}
-	free(text);
-	return 0;
+	return fuzz_import_one(data, size, import_parse_mpop, state);
 }

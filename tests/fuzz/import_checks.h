@@ -1,5 +1,6 @@
 /* import_checks.h - what the three --import fuzz targets (fuzz_import_fetchmail.c,
- * fuzz_import_mpop.c, fuzz_import_getmail.c) check on every input.
+ * fuzz_import_mpop.c, fuzz_import_getmail.c) check on every input,
+ * and the one input step they share (fuzz_import_one).
  *
  * Byte 0 chooses what the rest is: even, the peer's config file; odd, its
  * UID state file.  A config parse must either fail with a one-sentence,
@@ -108,6 +109,47 @@ static char *fuzz_copy(const uint8_t *data, size_t size, size_t *len_r)
 	if (*len_r > 0)
 		memcpy(copy, data + 1, *len_r);
 	return copy;
+}
+
+/* The one state parser call a target differs in: its peer's parser with
+ * that peer's fixed user and host. */
+typedef int (*fuzz_state_fn)(const char *text, size_t len, struct import_uids *out,
+			     struct pf_error *err);
+typedef int (*fuzz_parse_fn)(const char *text, size_t len, struct import_set *set,
+			     struct pf_error *err);
+
+/* One input for a target: byte 0 even, PARSE on the rest and check the
+ * set; odd, STATE on the rest and check the UIDs; a failure must leave a
+ * proper error either way. */
+static int fuzz_import_one(const uint8_t *data, size_t size, fuzz_parse_fn parse,
+			   fuzz_state_fn state)
+{
+	struct pf_error err = { 0 };
+	size_t len;
+	char *text;
+
+	if (size == 0)
+		return 0;
+	text = fuzz_copy(data, size, &len);
+	if (data[0] % 2 == 0) {
+		struct import_set set = { 0 };
+
+		if (parse(text, len, &set, &err) == 0)
+			fuzz_check_set(&set);
+		else
+			fuzz_check_error(&err);
+		import_set_free(&set);
+	} else {
+		struct import_uids u = { 0 };
+
+		if (state(text, len, &u, &err) == 0)
+			fuzz_check_uids(&u);
+		else
+			fuzz_check_error(&err);
+		import_uids_free(&u);
+	}
+	free(text);
+	return 0;
 }
 
 #endif

@@ -7,17 +7,13 @@
 # (its size is the uninterrupted run's), and the server is as it should be. Then random SIGKILLs
 # while 300 messages come through a latency proxy, and the same checks after a final run.
 . "${TESTLIB:-$(cd "$(dirname "$0")/../lib" && pwd)}/common.sh"
+. "$TESTLIB/crash-lib.sh"
 t_init crash_mbox
 
 COUNT=${CRASH_STEPS_COUNT:-20}
 MAX_N=500
 SEED=5
 lab_start
-
-fresh_mailbox() {   # COUNT: the same messages every time
-	lab_reset
-	lab_mkmail --count "$1" --seed $SEED --manifest "$T/manifest"
-}
 
 # mbox_check MBOX CONTEXT: every message of the manifest exactly once, intact, nothing else.
 mbox_check() {
@@ -30,7 +26,7 @@ mbox_check() {
 }
 
 # Reference: one uninterrupted run.
-fresh_mailbox "$COUNT"
+crash_fresh_mailbox "$COUNT"
 pf_config "$T/ref.conf" keep=false maildir=- mbox="$T/A.mbox" state_dir="$T/A.state"
 pf_run ref -f "$T/ref.conf"
 pf_expect_rc 0 "reference run"
@@ -43,20 +39,12 @@ run_until_done() {   # KEEP COUNT
 	[ "$keep" = true ] && want_server=$count
 	pf_config "$T/B.conf" keep="$keep" maildir=- mbox="$T/B.mbox" state_dir="$T/B.state"
 	for ((n = 1; n <= MAX_N; n++)); do
-		fresh_mailbox "$count"
+		crash_fresh_mailbox "$count"
 		rm -rf "$T/B.mbox" "$T/B.mbox.lock" "$T/B.state"
-		PF_QUIET=1 POPFETCH_TEST_STEP_LOG=1 POPFETCH_TEST_STOP_AFTER_STEP=$n \
-			pf_run "crash-$keep-$n" -f "$T/B.conf"
-		rc=$PF_RC
-		case $rc in
-		137) grep -q "after step $n\b" "$PF_ERR" ||
-			t_fail "keep=$keep N=$n: killed, but not by the test hook after step $n" ;;
-		0) ;;
-		*) t_fail "keep=$keep N=$n: the hooked run exited $rc (expected 137, or 0 past the last step)" ;;
-		esac
-		PF_QUIET=1 pf_run "resume-$keep-$n" -f "$T/B.conf"
-		resume_rc=$PF_RC
-		case $resume_rc in 0|1) ;; *) t_fail "keep=$keep N=$n: the resumed run exited $resume_rc" ;; esac
+		crash_hooked_run "$n" "keep=$keep N=$n" "crash-$keep-$n" "$T/B.conf" " after step $n"
+		rc=$CRASH_RC
+		crash_resume_run "keep=$keep N=$n" "resume-$keep-$n" "$T/B.conf"
+		resume_rc=$CRASH_RESUME_RC
 		grep -q "cut .* back to" "$PF_ERR" && cutbacks=$((cutbacks + 1))
 		mbox_check "$T/B.mbox" "keep=$keep N=$n"
 		[ "$(lab_count)" = "$want_server" ] ||
@@ -66,7 +54,7 @@ run_until_done() {   # KEEP COUNT
 			t_fail "keep=$keep N=$n: the mbox has $size bytes, the uninterrupted run's $ref_size"
 		fi
 		[ ! -e "$T/B.mbox.lock" ] || t_fail "keep=$keep N=$n: the resumed run left a dot lock"
-		t_log "keep=$keep N=$n: $(grep -o 'after step .*' "$T/crash-$keep-$n.err" || echo 'ran to completion'); resume exit $resume_rc; ok"
+		t_log "keep=$keep N=$n: $CRASH_STEP; resume exit $resume_rc; ok"
 		if [ "$rc" = 0 ]; then
 			[ "$resume_rc" = 1 ] || t_fail "keep=$keep: after a complete run, the next one exited $resume_rc"
 			t_log "keep=$keep: $((n - 1)) durability steps, every one survived a SIGKILL"

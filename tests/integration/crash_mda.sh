@@ -9,6 +9,7 @@
 #      all): nothing lost, at most one duplicate per kill, the server empty at the end.
 . "${TESTLIB:-$(cd "$(dirname "$0")/../lib" && pwd)}/common.sh"
 . "$TESTLIB/mda-lib.sh"
+. "$TESTLIB/crash-lib.sh"
 t_init crash_mda
 
 COUNT=${CRASH_MDA_COUNT:-8}
@@ -18,46 +19,16 @@ lab_start
 STORE="$TESTLIB/mda-store"
 new_maildir() { rm -rf "$1"; mkdir -p "$1/tmp" "$1/new" "$1/cur"; }
 
-# counts MANIFEST MAILDIR: prints "missing duplicated corrupt unknown" from verify-maildir.
-counts() {
-	"$TESTLIB/verify-maildir" --manifest "$1" --json --quiet "$2" | head -n 1 | python3 -c '
-import json, sys
-c = json.load(sys.stdin)
-print(c["missing"], c["duplicated"], c["corrupt"], c["unknown"])'
-}
-
-# 1. Every step in turn.
-pf_config "$T/B.conf" keep=false maildir=- mda="$STORE $T/B" state_dir="$T/B.state"
-for ((n = 1; n <= MAX_N; n++)); do
+prepare() {   # fresh messages on the server, an empty Maildir B and no state
 	lab_reset
 	lab_mkmail --count "$COUNT" --seed 24 --manifest "$T/manifest"
 	new_maildir "$T/B"
 	rm -rf "$T/B.state"
-	PF_QUIET=1 POPFETCH_TEST_STEP_LOG=1 POPFETCH_TEST_STOP_AFTER_STEP=$n pf_run "crash-$n" -f "$T/B.conf"
-	rc=$PF_RC
-	step=$(grep -o 'after step .*' "$PF_ERR" || echo 'ran to completion')
-	case $rc in
-	137) grep -q "after step $n\b" "$PF_ERR" || t_fail "N=$n: killed, but not by the test hook" ;;
-	0) ;;
-	*) t_fail "N=$n: the hooked run exited $rc (expected 137, or 0 past the last step)" ;;
-	esac
-	PF_QUIET=1 pf_run "resume-$n" -f "$T/B.conf"
-	case $PF_RC in 0|1) ;; *) t_fail "N=$n ($step): the resumed run exited $PF_RC" ;; esac
-	read -r missing dup corrupt unknown < <(counts "$T/manifest" "$T/B")
-	[ "$missing$corrupt$unknown" = 000 ] ||
-		t_fail "N=$n ($step): missing=$missing corrupt=$corrupt unknown=$unknown"
-	case $step in
-	*"(mda exited)"*) [ "$dup" -le 1 ] || t_fail "N=$n ($step): $dup duplicates, the window is one message" ;;
-	*) [ "$dup" = 0 ] || t_fail "N=$n ($step): $dup duplicates outside the MDA's window" ;;
-	esac
-	[ "$(lab_count)" = 0 ] || t_fail "N=$n ($step): the server keeps $(lab_count) messages"
-	t_log "N=$n: $step; resumed: every message delivered, $dup duplicated"
-	if [ "$rc" = 0 ]; then
-		t_log "$((n - 1)) steps, every one survived a SIGKILL"
-		break
-	fi
-done
-[ "$n" -le "$MAX_N" ] || t_fail "the hooked run never completed within N <= $MAX_N"
+}
+
+# 1. Every step in turn.
+pf_config "$T/B.conf" keep=false maildir=- mda="$STORE $T/B" state_dir="$T/B.state"
+crash_window_loop "$T/B.conf" "$T/B" "mda exited" "the MDA's window" prepare
 
 # 2. Random SIGKILLs.
 SEED=${CRASH_SEED:-$(( $(date +%s) % 100000 ))}
@@ -97,7 +68,7 @@ done
 sleep 0.5          # an MDA a kill orphaned may still be storing its message
 pf_run final -f "$T/C.conf"
 case $PF_RC in 0|1) ;; *) t_fail "the final run exited $PF_RC" ;; esac
-read -r missing dup corrupt unknown < <(counts "$T/manifest" "$T/C")
+read -r missing dup corrupt unknown < <(crash_counts "$T/manifest" "$T/C")
 [ "$missing$corrupt$unknown" = 000 ] || t_fail "after $kills kills: missing=$missing corrupt=$corrupt unknown=$unknown"
 [ "$dup" -le "$kills" ] || t_fail "$dup duplicates after $kills kills: more than one a kill"
 [ "$(lab_count)" = 0 ] || t_fail "the server keeps $(lab_count) messages"

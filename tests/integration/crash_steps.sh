@@ -5,6 +5,7 @@
 # mode, nothing fetched twice in keep mode. Ends when a hooked run completes (N beyond the last step);
 # fails if the hook never stopped a run or a pass has fewer steps than it must.
 . "${TESTLIB:-$(cd "$(dirname "$0")/../lib" && pwd)}/common.sh"
+. "$TESTLIB/crash-lib.sh"
 t_init crash_steps
 
 COUNT=${CRASH_STEPS_COUNT:-20}
@@ -12,13 +13,8 @@ MAX_N=500
 SEED=5
 lab_start
 
-fresh_mailbox() {   # COUNT: the same messages every time
-	lab_reset
-	lab_mkmail --count "$1" --seed $SEED --manifest "$T/manifest"
-}
-
 # Reference: one uninterrupted run into Maildir A.
-fresh_mailbox "$COUNT"
+crash_fresh_mailbox "$COUNT"
 pf_config "$T/ref.conf" keep=false maildir="$T/A" state_dir="$T/A.state"
 pf_run ref -f "$T/ref.conf"
 pf_expect_rc 0 "reference run"
@@ -33,26 +29,14 @@ run_until_done() {
 	local keep=$1 count=$2 min=$3 n rc resume_rc
 	pf_config "$T/B.conf" keep="$keep" maildir="$T/B" state_dir="$T/B.state"
 	for ((n = 1; n <= MAX_N; n++)); do
-		fresh_mailbox "$count"
+		crash_fresh_mailbox "$count"
 		rm -rf "$T/B" "$T/B.state"
-		# POPFETCH_TEST_STEP_LOG: the hook says which step it stopped after (src/util.c).
-		PF_QUIET=1 POPFETCH_TEST_STEP_LOG=1 POPFETCH_TEST_STOP_AFTER_STEP=$n \
-			pf_run "crash-$keep-$n" -f "$T/B.conf"
-		rc=$PF_RC
-		case $rc in
-		137) grep -q "after step $n\b" "$PF_ERR" ||
-			t_fail "keep=$keep N=$n: killed, but not by the test hook after step $n" ;;
-		0) ;;
-		*) t_fail "keep=$keep N=$n: the hooked run exited $rc (expected 137, or 0 past the last step)" ;;
-		esac
-		PF_QUIET=1 pf_run "resume-$keep-$n" -f "$T/B.conf"
-		resume_rc=$PF_RC
-		case $resume_rc in
-		0|1) ;;
-		*) t_fail "keep=$keep N=$n: the resumed run exited $resume_rc" ;;
-		esac
+		crash_hooked_run "$n" "keep=$keep N=$n" "crash-$keep-$n" "$T/B.conf" " after step $n"
+		rc=$CRASH_RC
+		crash_resume_run "keep=$keep N=$n" "resume-$keep-$n" "$T/B.conf"
+		resume_rc=$CRASH_RESUME_RC
 		pf_check_b "$keep" "$count" "N=$n (hooked exit $rc, resume exit $resume_rc)"
-		t_log "keep=$keep N=$n: $(grep -o 'after step .*' "$T/crash-$keep-$n.err" || echo 'ran to completion'); resume exit $resume_rc; ok"
+		t_log "keep=$keep N=$n: $CRASH_STEP; resume exit $resume_rc; ok"
 		if [ "$rc" = 0 ]; then
 			[ "$n" -gt 1 ] ||
 				t_fail "keep=$keep: the run hooked to stop after step 1 ran to completion: the test hook never fired"

@@ -12,6 +12,7 @@ t_init crash_lmtp
 [ -x /usr/lib/dovecot/lmtp ] || t_skip "Dovecot's LMTP is not installed (apt-get install dovecot-lmtpd)"
 COUNT=${CRASH_LMTP_COUNT:-6}
 MAX_N=200
+MIN_STEPS=12   # measured: 16
 lab_start
 lab_start_at "$T/dest" LAB_LMTP=1
 

@@ -15,6 +15,7 @@ t_init crash_mda
 COUNT=${CRASH_MDA_COUNT:-8}
 KILLS=${CRASH_MDA_KILLS:-15}
 MAX_N=200
+MIN_STEPS=15   # measured: 20
 lab_start
 STORE="$TESTLIB/mda-store"
 new_maildir() { rm -rf "$1"; mkdir -p "$1/tmp" "$1/new" "$1/cur"; }

@@ -23,7 +23,9 @@
 #       MAILDIR holds every message intact and nothing else, the server is empty, and a duplicate
 #       (one at most) only when the hook stopped in the window, a step whose log names
 #       "(WINDOW)"; WHERE names that window in the failure message. Returns when a hooked run
-#       completes, having logged how many steps survived; fails if none did within $MAX_N.
+#       completes, having logged how many steps survived; fails if none did within $MAX_N, or
+#       if fewer than $MIN_STEPS steps came before it (the hook did not fire: a hooked run that
+#       completes at once proves nothing).
 
 crash_fresh_mailbox() {   # COUNT
 	lab_reset
@@ -77,6 +79,8 @@ crash_window_loop() {   # CONF MAILDIR WINDOW WHERE PREPARE...
 		[ "$(lab_count)" = 0 ] || t_fail "N=$n ($step): the server keeps $(lab_count) messages"
 		t_log "N=$n: $step; resumed: every message delivered, $dup duplicated"
 		if [ "$CRASH_RC" = 0 ]; then
+			[ $((n - 1)) -ge "${MIN_STEPS:?MIN_STEPS: the fewest steps a pass must have}" ] ||
+				t_fail "only $((n - 1)) steps before a hooked run completed, expected at least $MIN_STEPS: the test hook never fired"
 			t_log "$((n - 1)) steps, every one survived a SIGKILL"
 			return 0
 		fi

@@ -34,8 +34,8 @@ mbox_check "$T/A.mbox" "reference run"
 ref_size=$(stat -c %s "$T/A.mbox")
 
 cutbacks=0
-run_until_done() {   # KEEP COUNT
-	local keep=$1 count=$2 n rc resume_rc want_server=0 size
+run_until_done() {   # KEEP COUNT MIN: MIN steps at least, or the hook did not fire
+	local keep=$1 count=$2 min=$3 n rc resume_rc want_server=0 size
 	[ "$keep" = true ] && want_server=$count
 	pf_config "$T/B.conf" keep="$keep" maildir=- mbox="$T/B.mbox" state_dir="$T/B.state"
 	for ((n = 1; n <= MAX_N; n++)); do
@@ -57,6 +57,8 @@ run_until_done() {   # KEEP COUNT
 		t_log "keep=$keep N=$n: $CRASH_STEP; resume exit $resume_rc; ok"
 		if [ "$rc" = 0 ]; then
 			[ "$resume_rc" = 1 ] || t_fail "keep=$keep: after a complete run, the next one exited $resume_rc"
+			[ $((n - 1)) -ge "$min" ] ||
+				t_fail "keep=$keep: only $((n - 1)) durability steps before a hooked run completed, expected at least $min: the test hook never fired"
 			t_log "keep=$keep: $((n - 1)) durability steps, every one survived a SIGKILL"
 			return 0
 		fi
@@ -64,8 +66,8 @@ run_until_done() {   # KEEP COUNT
 	t_fail "keep=$keep: the hooked run never completed within N <= $MAX_N"
 }
 
-run_until_done false "$COUNT"
-run_until_done true "${CRASH_STEPS_KEEP_COUNT:-5}"
+run_until_done false "$COUNT" 35              # measured: 45
+run_until_done true "${CRASH_STEPS_KEEP_COUNT:-5}" 10   # measured: 14
 [ "$cutbacks" -gt 0 ] || t_fail "no resumed run cut back a torn append: the half-append steps were not exercised"
 t_log "$cutbacks resumed runs cut back a torn append"
 

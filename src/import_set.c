@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,24 @@ static char *dup_or_null(const char *s)
 	return s != NULL ? xstrdup(s) : NULL;
 }
 
+/* The setting strings an import_account owns (label, name and notes are
+ * the account's own, never copied): import_copy_settings duplicates each
+ * and import_account_clear frees each, so a new one is one entry here.
+ * All are freed with pf_free_secret, as import_set_str does: password is
+ * one of them. */
+#define OWNED(field) offsetof(struct import_account, field)
+static const size_t owned_settings[] = {
+	OWNED(host), OWNED(tls_ca_file), OWNED(tls_ca_dir), OWNED(tls_fingerprint),
+	OWNED(tls_cert_file), OWNED(tls_key_file), OWNED(user), OWNED(password),
+	OWNED(password_command), OWNED(dest_arg), OWNED(state_file), OWNED(state_dir),
+};
+#define NOWNED (sizeof owned_settings / sizeof owned_settings[0])
+
+static char **owned(struct import_account *a, size_t k)
+{
+	return (char **)(void *)((char *)a + owned_settings[k]);
+}
+
 void import_copy_settings(struct import_account *dst, const struct import_account *src)
 {
 	char *label = dst->label, *name = dst->name;
@@ -98,18 +117,8 @@ void import_copy_settings(struct import_account *dst, const struct import_accoun
 	dst->label = label;
 	dst->name = name;
 	dst->notes = notes;
-	dst->host = dup_or_null(src->host);
-	dst->tls_ca_file = dup_or_null(src->tls_ca_file);
-	dst->tls_ca_dir = dup_or_null(src->tls_ca_dir);
-	dst->tls_fingerprint = dup_or_null(src->tls_fingerprint);
-	dst->tls_cert_file = dup_or_null(src->tls_cert_file);
-	dst->tls_key_file = dup_or_null(src->tls_key_file);
-	dst->user = dup_or_null(src->user);
-	dst->password = dup_or_null(src->password);
-	dst->password_command = dup_or_null(src->password_command);
-	dst->dest_arg = dup_or_null(src->dest_arg);
-	dst->state_file = dup_or_null(src->state_file);
-	dst->state_dir = dup_or_null(src->state_dir);
+	for (size_t k = 0; k < NOWNED; k++)
+		*owned(dst, k) = dup_or_null(*owned(dst, k)); /* still src's pointer */
 	/* The notes of the source (a defaults block, an inherited account)
 	 * apply to the copy too. */
 	for (size_t i = 0; i < src->notes.n; i++)
@@ -138,18 +147,8 @@ void import_account_clear(struct import_account *a)
 {
 	free(a->label);
 	free(a->name);
-	free(a->host);
-	free(a->tls_ca_file);
-	free(a->tls_ca_dir);
-	free(a->tls_fingerprint);
-	free(a->tls_cert_file);
-	free(a->tls_key_file);
-	free(a->user);
-	pf_free_secret(a->password);
-	free(a->password_command);
-	free(a->dest_arg);
-	free(a->state_file);
-	free(a->state_dir);
+	for (size_t k = 0; k < NOWNED; k++)
+		pf_free_secret(*owned(a, k));
 	notes_free(&a->notes);
 	memset(a, 0, sizeof *a);
 }

@@ -6,7 +6,6 @@
  * without its UIDs would fetch the whole mailbox again at the first poll. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,42 +28,10 @@
 /* UIDs recorded between two commits of the uid store. */
 #define RECORD_BATCH 8192
 
-struct text {
-	char *buf;
-	size_t n;
-	struct pf_error *err;
-};
-
-static int add(struct text *t, const char *fmt, ...) PF_PRINTF(2, 3);
-
-static int add(struct text *t, const char *fmt, ...)
+/* Every value of an import is indented once (no oauth2 block). */
+static int add_str(struct setup_text *t, const char *key, const char *value)
 {
-	va_list ap;
-	int w;
-
-	va_start(ap, fmt);
-	w = vsnprintf(t->buf + t->n, SECTION_MAX - t->n, fmt, ap);
-	va_end(ap);
-	if (w < 0 || (size_t)w >= SECTION_MAX - t->n)
-		return pf_error_set(t->err, PF_ERR_CONFIG, "the account section is longer than "
-				    "%d bytes", SECTION_MAX);
-	t->n += (size_t)w;
-	return 0;
-}
-
-static int add_str(struct text *t, const char *key, const char *value)
-{
-	char *q;
-	int rc;
-
-	if (value == NULL)
-		return 0;
-	q = xmalloc(QUOTED_MAX);
-	rc = setup_quote(key, value, q, QUOTED_MAX, t->err);
-	if (rc == 0)
-		rc = add(t, "    %s = %s\n", key, q);
-	pf_free_secret(q);
-	return rc;
+	return setup_add_str(t, "    ", key, value);
 }
 
 static const char *tls_word(enum tls_mode m)
@@ -73,7 +40,7 @@ static const char *tls_word(enum tls_mode m)
 }
 
 /* host, port and tls, or the provider preset that says the same. */
-static int add_server(struct text *t, const struct import_write *w)
+static int add_server(struct setup_text *t, const struct import_write *w)
 {
 	const struct import_account *a = w->a;
 	const struct provider *p = w->preset;
@@ -82,12 +49,13 @@ static int add_server(struct text *t, const struct import_write *w)
 	if (p != NULL && p->port == port && p->tls == a->tls)
 		return add_str(t, "provider", p->name);
 	if (add_str(t, "provider", p != NULL ? p->name : NULL) < 0 ||
-	    add_str(t, "host", a->host) < 0 || (a->port && add(t, "    port = %d\n", a->port) < 0))
+	    add_str(t, "host", a->host) < 0 ||
+	    (a->port && setup_add(t, "    port = %d\n", a->port) < 0))
 		return -1;
-	return add(t, "    tls = %s\n", tls_word(a->tls));
+	return setup_add(t, "    tls = %s\n", tls_word(a->tls));
 }
 
-static int add_tls(struct text *t, const struct import_account *a)
+static int add_tls(struct setup_text *t, const struct import_account *a)
 {
 	if (add_str(t, "tls_ca_file", a->tls_ca_file) < 0 ||
 	    add_str(t, "tls_ca_dir", a->tls_ca_dir) < 0 ||
@@ -95,10 +63,10 @@ static int add_tls(struct text *t, const struct import_account *a)
 	    add_str(t, "tls_cert_file", a->tls_cert_file) < 0 ||
 	    add_str(t, "tls_key_file", a->tls_key_file) < 0)
 		return -1;
-	return a->timeout > 0 ? add(t, "    timeout = %d\n", a->timeout) : 0;
+	return a->timeout > 0 ? setup_add(t, "    timeout = %d\n", a->timeout) : 0;
 }
 
-static int add_login(struct text *t, const struct import_write *w)
+static int add_login(struct setup_text *t, const struct import_write *w)
 {
 	const struct import_account *a = w->a;
 
@@ -111,11 +79,11 @@ static int add_login(struct text *t, const struct import_write *w)
 		   add_str(t, "password", w->mask ? "********" : a->password) < 0) {
 		return -1;
 	}
-	return a->auth != NULL ? add(t, "    auth = %s\n", a->auth) : 0;
+	return a->auth != NULL ? setup_add(t, "    auth = %s\n", a->auth) : 0;
 }
 
 /* The destination: --maildir, or the peer's, or the default Maildir. */
-static int add_dest(struct text *t, const struct import_write *w)
+static int add_dest(struct setup_text *t, const struct import_write *w)
 {
 	const struct import_account *a = w->a;
 
@@ -125,27 +93,28 @@ static int add_dest(struct text *t, const struct import_write *w)
 	case IMPORT_DEST_MAILDIR: return add_str(t, "maildir", a->dest_arg);
 	case IMPORT_DEST_MBOX: return add_str(t, "mbox", a->dest_arg);
 	case IMPORT_DEST_MDA: return add_str(t, "mda", a->dest_arg);
-	default: return add(t, "    maildir = \"~/Mail/%s\"\n", w->name);
+	default: return setup_add(t, "    maildir = \"~/Mail/%s\"\n", w->name);
 	}
 }
 
-static int add_policy(struct text *t, const struct import_write *w)
+static int add_policy(struct setup_text *t, const struct import_write *w)
 {
 	const struct import_account *a = w->a;
 	int keep = w->keep >= 0 ? w->keep : a->keep;
 
-	if (add(t, "    keep = %s\n", keep ? "true" : "false") < 0 ||
-	    (keep && a->delete_after > 0 && add(t, "    delete_after = %d\n", a->delete_after) < 0) ||
-	    (a->max_size > 0 && add(t, "    max_size = %llu\n",
-				    (unsigned long long)a->max_size) < 0) ||
-	    (a->fetch_limit > 0 && add(t, "    fetch_limit = %lu\n", a->fetch_limit) < 0))
+	if (setup_add(t, "    keep = %s\n", keep ? "true" : "false") < 0 ||
+	    (keep && a->delete_after > 0 &&
+	     setup_add(t, "    delete_after = %d\n", a->delete_after) < 0) ||
+	    (a->max_size > 0 && setup_add(t, "    max_size = %llu\n",
+					  (unsigned long long)a->max_size) < 0) ||
+	    (a->fetch_limit > 0 && setup_add(t, "    fetch_limit = %lu\n", a->fetch_limit) < 0))
 		return -1;
 	return 0;
 }
 
 /* A comment line holds text from the peer's file: no line break may end
  * it early. */
-static int add_comment(struct text *t, const char *what, const char *s)
+static int add_comment(struct setup_text *t, const char *what, const char *s)
 {
 	char clean[PF_NAME_MAX + 1];
 	size_t n = 0;
@@ -153,28 +122,22 @@ static int add_comment(struct text *t, const char *what, const char *s)
 	for (; s != NULL && *s != '\0' && n + 1 < sizeof clean; s++)
 		clean[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
 	clean[n] = '\0';
-	return add(t, "%s%s", what, clean);
+	return setup_add(t, "%s%s", what, clean);
 }
 
 char *import_section_text(const struct import_write *w, struct pf_error *err)
 {
-	struct text t = { .buf = xmalloc(SECTION_MAX), .err = err };
+	struct setup_text t;
+	int rc = setup_text_start(&t, w->name, SECTION_MAX, QUOTED_MAX, "the account section", err);
 
-	t.buf[0] = '\0';
-	if (!setup_name_ok(w->name)) {
-		pf_error_set(err, PF_ERR_CONFIG, "invalid account name '%.80s'", w->name);
-		goto fail;
-	}
-	if (add_comment(&t, "\n# imported by popfetch --import from ", w->source) < 0 ||
-	    add_comment(&t, ", ", w->a->label) < 0 || add(&t, "\naccount %s {\n", w->name) < 0 ||
-	    add_server(&t, w) < 0 || add_tls(&t, w->a) < 0 || add_login(&t, w) < 0 ||
-	    add_dest(&t, w) < 0 || add_policy(&t, w) < 0 || add(&t, "}\n") < 0)
-		goto fail;
-	return t.buf;
-fail:
-	pf_wipe(t.buf, SECTION_MAX);
-	free(t.buf);
-	return NULL;
+	if (rc == 0 &&
+	    (add_comment(&t, "\n# imported by popfetch --import from ", w->source) < 0 ||
+	     add_comment(&t, ", ", w->a->label) < 0 ||
+	     setup_add(&t, "\naccount %s {\n", w->name) < 0 || add_server(&t, w) < 0 ||
+	     add_tls(&t, w->a) < 0 || add_login(&t, w) < 0 || add_dest(&t, w) < 0 ||
+	     add_policy(&t, w) < 0 || setup_add(&t, "}\n") < 0))
+		rc = -1;
+	return setup_text_finish(&t, rc);
 }
 
 /* --- writing ------------------------------------------------------------------ */

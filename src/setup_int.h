@@ -24,6 +24,32 @@ int setup_read_line(const struct setup_io *io, int secret, char *buf, size_t cap
 int setup_ask_yes_no(const struct setup_io *io, const char *question, int def,
 		     const char *option, int *yes_r, struct pf_error *err) PF_MUST_CHECK;
 
+/* An account section being written (--add-account, --import): text of
+ * at most cap bytes in buf, values quoted with setup_quote into at most
+ * quoted_cap bytes each; what names the section in the error when it
+ * would grow longer ("the new account section").  It may hold a
+ * password: setup_text_finish wipes it on failure. */
+struct setup_text {
+	char *buf;
+	size_t n, cap, quoted_cap;
+	const char *what;
+	struct pf_error *err;
+};
+
+/* Starts t for account name (setup_name_ok): 0, or -1 with err set (t
+ * must still go through setup_text_finish). */
+int setup_text_start(struct setup_text *t, const char *name, size_t cap, size_t quoted_cap,
+		     const char *what, struct pf_error *err) PF_MUST_CHECK;
+/* Appends printf text: 0, or -1 with t->err set (too long). */
+int setup_add(struct setup_text *t, const char *fmt, ...) PF_PRINTF(2, 3) PF_MUST_CHECK;
+/* Appends `INDENTkey = "value"` and a line break; nothing when value is
+ * NULL.  0 or -1 with t->err set. */
+int setup_add_str(struct setup_text *t, const char *indent, const char *key,
+		       const char *value) PF_MUST_CHECK;
+/* The text when rc is 0 (free it with pf_free_secret), else NULL after
+ * wiping and freeing it. */
+char *setup_text_finish(struct setup_text *t, int rc);
+
 /* The file --add-account writes and how to put it back. */
 struct target {
 	char *main;       /* the main config (symlinks resolved) */

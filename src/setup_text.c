@@ -122,46 +122,59 @@ int setup_quote(const char *what, const char *s, char *out, size_t cap, struct p
 
 /* --- the section text ---------------------------------------------------- */
 
-struct text {
-	char *buf;
-	size_t n;
-	struct pf_error *err;
-};
+int setup_text_start(struct setup_text *t, const char *name, size_t cap, size_t quoted_cap,
+		     const char *what, struct pf_error *err)
+{
+	*t = (struct setup_text){ .buf = xmalloc(cap), .cap = cap, .quoted_cap = quoted_cap,
+				  .what = what, .err = err };
+	t->buf[0] = '\0';
+	if (!setup_name_ok(name))
+		return pf_error_set(err, PF_ERR_CONFIG, "invalid account name '%.80s'", name);
+	return 0;
+}
 
-static int add(struct text *t, const char *fmt, ...) PF_PRINTF(2, 3);
-
-static int add(struct text *t, const char *fmt, ...)
+int setup_add(struct setup_text *t, const char *fmt, ...)
 {
 	va_list ap;
 	int w;
 
 	va_start(ap, fmt);
-	w = vsnprintf(t->buf + t->n, SETUP_TEXT_MAX - t->n, fmt, ap);
+	w = vsnprintf(t->buf + t->n, t->cap - t->n, fmt, ap);
 	va_end(ap);
-	if (w < 0 || (size_t)w >= SETUP_TEXT_MAX - t->n)
-		return pf_error_set(t->err, PF_ERR_CONFIG, "the new account section is longer "
-				    "than %d bytes", SETUP_TEXT_MAX);
+	if (w < 0 || (size_t)w >= t->cap - t->n)
+		return pf_error_set(t->err, PF_ERR_CONFIG, "%s is longer than %zu bytes", t->what,
+				    t->cap);
 	t->n += (size_t)w;
 	return 0;
 }
 
-/* `key = "value"` (indented by indent), nothing when value is NULL. */
-static int add_str(struct text *t, const char *indent, const char *key, const char *value)
+int setup_add_str(struct setup_text *t, const char *indent, const char *key,
+		       const char *value)
 {
 	char *q;
 	int rc;
 
 	if (value == NULL)
 		return 0;
-	q = xmalloc(SETUP_QUOTED_MAX);
-	rc = setup_quote(key, value, q, SETUP_QUOTED_MAX, t->err);
+	q = xmalloc(t->quoted_cap);
+	rc = setup_quote(key, value, q, t->quoted_cap, t->err);
 	if (rc == 0)
-		rc = add(t, "%s%s = %s\n", indent, key, q);
+		rc = setup_add(t, "%s%s = %s\n", indent, key, q);
 	pf_free_secret(q);
 	return rc;
 }
 
-static int add_oauth2(struct text *t, const struct setup_account *a)
+char *setup_text_finish(struct setup_text *t, int rc)
+{
+	if (rc == 0)
+		return t->buf;
+	pf_wipe(t->buf, t->cap);
+	free(t->buf);
+	t->buf = NULL;
+	return NULL;
+}
+
+static int add_oauth2(struct setup_text *t, const struct setup_account *a)
 {
 	const struct provider *p = provider_find(a->provider);
 
@@ -170,51 +183,47 @@ static int add_oauth2(struct text *t, const struct setup_account *a)
 	if (p == NULL || p->token_endpoint == NULL)
 		return pf_error_set(t->err, PF_ERR_CONFIG, "OAuth2 needs a provider preset with "
 				    "OAuth2 endpoints (--provider gmail or outlook)");
-	if (add(t, "    oauth2 {\n") < 0 || add_str(t, "        ", "client_id", a->client_id) < 0 ||
-	    add_str(t, "        ", "authorization_endpoint", p->authorization_endpoint) < 0 ||
-	    add_str(t, "        ", "device_authorization_endpoint",
-		    p->device_authorization_endpoint) < 0 ||
-	    add_str(t, "        ", "token_endpoint", p->token_endpoint) < 0 ||
-	    add_str(t, "        ", "scope", p->scope) < 0)
+	if (setup_add(t, "    oauth2 {\n") < 0 ||
+	    setup_add_str(t, "        ", "client_id", a->client_id) < 0 ||
+	    setup_add_str(t, "        ", "authorization_endpoint", p->authorization_endpoint) < 0 ||
+	    setup_add_str(t, "        ", "device_authorization_endpoint",
+			  p->device_authorization_endpoint) < 0 ||
+	    setup_add_str(t, "        ", "token_endpoint", p->token_endpoint) < 0 ||
+	    setup_add_str(t, "        ", "scope", p->scope) < 0)
 		return -1;
-	return add(t, "    }\n");
+	return setup_add(t, "    }\n");
 }
 
 /* port and tls are checked words (setup_resolve), written bare. */
-static int add_server(struct text *t, const struct setup_account *a)
+static int add_server(struct setup_text *t, const struct setup_account *a)
 {
-	if (add_str(t, "    ", "provider", a->provider) < 0 ||
-	    add_str(t, "    ", "host", a->host) < 0)
+	if (setup_add_str(t, "    ", "provider", a->provider) < 0 ||
+	    setup_add_str(t, "    ", "host", a->host) < 0)
 		return -1;
-	if (a->port != NULL && add(t, "    port = %s\n", a->port) < 0)
+	if (a->port != NULL && setup_add(t, "    port = %s\n", a->port) < 0)
 		return -1;
-	if (a->tls != NULL && add(t, "    tls = %s\n", a->tls) < 0)
+	if (a->tls != NULL && setup_add(t, "    tls = %s\n", a->tls) < 0)
 		return -1;
-	return add_str(t, "    ", "tls_ca_file", a->tls_ca_file);
+	return setup_add_str(t, "    ", "tls_ca_file", a->tls_ca_file);
 }
 
 char *setup_section_text(const struct setup_account *a, struct pf_error *err)
 {
-	struct text t = { .buf = xmalloc(SETUP_TEXT_MAX), .err = err };
+	struct setup_text t;
+	int rc = setup_text_start(&t, a->name, SETUP_TEXT_MAX, SETUP_QUOTED_MAX,
+				  "the new account section", err);
 
-	t.buf[0] = '\0';
-	if (!setup_name_ok(a->name)) {
-		pf_error_set(err, PF_ERR_CONFIG, "invalid account name '%.80s'", a->name);
-		goto fail;
-	}
-	if (add(&t, "\n# added by popfetch --add-account\naccount %s {\n", a->name) < 0 ||
-	    add_server(&t, a) < 0 || add_str(&t, "    ", "user", a->user) < 0 ||
-	    add_str(&t, "    ", "password", a->password) < 0 ||
-	    add_str(&t, "    ", "password_command", a->password_command) < 0 ||
-	    add_str(&t, "    ", "maildir", a->maildir) < 0 ||
-	    add(&t, "    keep = %s\n", a->keep ? "true" : "false") < 0 || add_oauth2(&t, a) < 0 ||
-	    add(&t, "}\n") < 0)
-		goto fail;
-	return t.buf;
-fail:
-	pf_wipe(t.buf, SETUP_TEXT_MAX);
-	free(t.buf);
-	return NULL;
+	if (rc == 0 &&
+	    (setup_add(&t, "\n# added by popfetch --add-account\naccount %s {\n", a->name) < 0 ||
+	     add_server(&t, a) < 0 || setup_add_str(&t, "    ", "user", a->user) < 0 ||
+	     setup_add_str(&t, "    ", "password", a->password) < 0 ||
+	     setup_add_str(&t, "    ", "password_command", a->password_command) < 0 ||
+	     setup_add_str(&t, "    ", "maildir", a->maildir) < 0 ||
+	     setup_add(&t, "    keep = %s\n", a->keep ? "true" : "false") < 0 ||
+	     add_oauth2(&t, a) < 0 ||
+	     setup_add(&t, "}\n") < 0))
+		rc = -1;
+	return setup_text_finish(&t, rc);
 }
 
 /* --- questions ----------------------------------------------------------- */

@@ -461,6 +461,28 @@ static void section__loads_back(void **state)
 	free(text);
 }
 
+/* What the section writer refuses (setup_text_start, setup_add_str): a
+ * name popfetch cannot load, a value a config file cannot hold.  No text
+ * comes back, and the message says what is wrong. */
+static void section__refusals_name_what_is_wrong(void **state)
+{
+	struct import_account a = { .label = "x", .host = "pop.example.org",
+				    .tls = TLS_IMPLICIT, .user = "me\001" };
+	struct import_write w = { .a = &a, .name = "bad name", .source = "/x", .keep = -1 };
+
+	(void)state;
+	assert_null(import_section_text(&w, &err));
+	assert_non_null(strstr(err.msg, "invalid account name"));
+	w.name = "me";
+	memset(&err, 0, sizeof err);
+	assert_null(import_section_text(&w, &err));
+	assert_non_null(strstr(err.msg, "control character"));
+	a.user = "me";
+	memset(&err, 0, sizeof err);
+	free(import_section_text(&w, &err));
+	assert_string_equal(err.msg, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -483,6 +505,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(state__getmail_oldmail, reset, release),
 		cmocka_unit_test(shell_join__quotes_what_needs_it),
 		cmocka_unit_test_setup_teardown(section__loads_back, reset, release),
+		cmocka_unit_test_setup_teardown(section__refusals_name_what_is_wrong, reset, release),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -185,9 +185,6 @@ struct keyword {
 };
 
 static const struct keyword keywords[] = {
-	{ "and", K_NOISE, 0, NULL }, { "with", K_NOISE, 0, NULL }, { "has", K_NOISE, 0, NULL },
-	{ "wants", K_NOISE, 0, NULL }, { "options", K_NOISE, 0, NULL },
-	{ "here", K_NOISE, 0, NULL }, { "there", K_NOISE, 0, NULL },
 	{ "via", K_VIA, 1, NULL }, { "proto", K_PROTO, 1, NULL }, { "protocol", K_PROTO, 1, NULL },
 	{ "service", K_PORT, 1, NULL }, { "port", K_PORT, 1, NULL },
 	{ "auth", K_AUTH, 1, NULL }, { "authenticate", K_AUTH, 1, NULL },
@@ -201,53 +198,90 @@ static const struct keyword keywords[] = {
 	{ "smtphost", K_SMTP, -1, NULL }, { "smtpaddress", K_SMTP, 1, NULL },
 	{ "smtpname", K_SMTP, 1, NULL }, { "antispam", K_IGNORE, -1, NULL },
 	{ "mda", K_MDA, 1, NULL },
-	{ "bsmtp", K_NOTE, 1, "bsmtp (batch SMTP file): use mda = \"...\" with a program that "
-	  "writes it" },
-	{ "lmtp", K_NOTE, 0, "lmtp forwarding: use popfetch's lmtp = \"unix:/path\" or "
-	  "mda = \"dovecot-lda\"" },
-	{ "preconnect", K_NOTE, 1, "preconnect: run the command before popfetch (cron, a "
-	  "systemd ExecStartPre=)" },
-	{ "postconnect", K_NOTE, 1, "postconnect: run the command after popfetch" },
-	{ "plugin", K_NOTE, 1, "plugin (a tunnel command): popfetch connects directly; use an "
-	  "SSH port forward to a local port" },
-	{ "plugout", K_NOTE, 1, "plugout: popfetch does not use SMTP" },
-	{ "interface", K_NOTE, 1, "interface: popfetch polls whatever the network is" },
-	{ "monitor", K_NOTE, 1, "monitor: popfetch polls whatever the network is" },
 	{ "folder", K_FOLDER, -1, NULL },
 	{ "keep", K_KEEP, 0, NULL }, { "nokeep", K_NOKEEP, 0, NULL },
-	{ "flush", K_NOTE, 0, "flush (delete old messages): use keep = false (popfetch then "
-	  "deletes what is delivered) or delete_after = DAYS" },
-	{ "fetchall", K_NOTE, 0, "fetchall (fetch old messages again): popfetch fetches only "
-	  "new ones; run --rebuild-state to start over" },
-	{ "limitflush", K_NOTE, 0, "limitflush: popfetch never deletes a message it skipped "
-	  "for max_size" },
 	{ "ssl", K_SSL, 0, NULL }, { "sslproto", K_SSLPROTO, 1, NULL },
 	{ "sslcertck", K_CERTCK, 0, NULL }, { "sslcertfile", K_CERTFILE, 1, NULL },
 	{ "sslcertpath", K_CERTPATH, 1, NULL }, { "sslcert", K_CERT, 1, NULL },
 	{ "sslkey", K_KEY, 1, NULL }, { "sslfingerprint", K_FINGERPRINT, 1, NULL },
-	{ "sslcommonname", K_NOTE, 1, "sslcommonname: popfetch checks the host name; pin the "
-	  "certificate with tls_fingerprint instead" },
 	{ "limit", K_LIMIT, 1, NULL }, { "fetchlimit", K_FETCHLIMIT, 1, NULL },
-	{ "warnings", K_IGNORE, 1, NULL }, { "batchlimit", K_IGNORE, 1, NULL },
-	{ "fetchsizelimit", K_IGNORE, 1, NULL }, { "fastuidl", K_IGNORE, 1, NULL },
-	{ "expunge", K_IGNORE, 1, NULL }, { "properties", K_IGNORE, 1, NULL },
-	{ "principal", K_IGNORE, 1, NULL }, { "esmtpname", K_IGNORE, 1, NULL },
-	{ "esmtppassword", K_IGNORE, 1, NULL }, { "bad-header", K_IGNORE, 1, NULL },
-	{ "uidl", K_IGNORE, 0, NULL }, { "dns", K_IGNORE, 0, NULL },
-	{ "checkalias", K_IGNORE, 0, NULL }, { "tracepolls", K_IGNORE, 0, NULL },
-	{ "rewrite", K_IGNORE, 0, NULL }, { "forcecr", K_IGNORE, 0, NULL },
-	{ "stripcr", K_IGNORE, 0, NULL }, { "pass8bits", K_IGNORE, 0, NULL },
-	{ "dropstatus", K_IGNORE, 0, NULL }, { "dropdelivered", K_IGNORE, 0, NULL },
-	{ "mimedecode", K_IGNORE, 0, NULL }, { "idle", K_IGNORE, 0, NULL },
-	{ "showdots", K_IGNORE, 0, NULL }, { "badheader", K_IGNORE, 1, NULL },
 };
 
-static const struct keyword *lookup(const char *w)
+/* fetchmail's words that need no handling of their own, grouped by what
+ * the import does with them and how many arguments they take: noise words
+ * ("with", "options", ...), options popfetch has no use for (fetchmail's
+ * own tuning, SMTP and IMAP details), and options popfetch has another way
+ * for, named in a note with that way. */
+static const struct word_set {
+	enum kw kind;
+	int nargs;
+	const char *words;  /* separated by one space */
+	const char *note;   /* K_NOTE: what to use instead, after "WORD: " */
+} word_sets[] = {
+	{ K_NOISE, 0, "and with has wants options here there", NULL },
+	{ K_IGNORE, 1, "warnings batchlimit fetchsizelimit fastuidl expunge properties "
+	  "principal esmtpname esmtppassword bad-header badheader", NULL },
+	{ K_IGNORE, 0, "uidl dns checkalias tracepolls rewrite forcecr stripcr pass8bits "
+	  "dropstatus dropdelivered mimedecode idle showdots", NULL },
+	{ K_NOTE, 1, "bsmtp", "writes a batch SMTP file; use mda = \"...\" with a program "
+	  "that writes it" },
+	{ K_NOTE, 0, "lmtp", "forwards over LMTP; use lmtp = \"unix:/path\" with "
+	  "lmtp_recipient, or mda = \"dovecot-lda\"" },
+	{ K_NOTE, 1, "preconnect postconnect", "run the command before or after popfetch "
+	  "(cron, or ExecStartPre=/ExecStartPost= in a systemd unit)" },
+	{ K_NOTE, 1, "plugin", "a tunnel command; popfetch connects directly: use an SSH port "
+	  "forward to a local port" },
+	{ K_NOTE, 1, "plugout", "popfetch does not use SMTP" },
+	{ K_NOTE, 1, "interface monitor", "popfetch polls whatever the network is" },
+	{ K_NOTE, 0, "flush", "deletes old messages; use keep = false (popfetch then deletes "
+	  "what is delivered) or delete_after = DAYS" },
+	{ K_NOTE, 0, "fetchall", "fetches old messages again; popfetch fetches only new ones: "
+	  "--rebuild-state starts over" },
+	{ K_NOTE, 0, "limitflush", "popfetch never deletes a message it skipped for max_size" },
+	{ K_NOTE, 1, "sslcommonname", "popfetch checks the host name; pin the certificate "
+	  "with tls_fingerprint instead" },
+};
+
+/* Whether w is a word of the space-separated list, case-insensitively
+ * (fetchmail's keywords are). */
+static int in_words(const char *w, const char *words)
 {
-	for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
+	size_t wl = strlen(w);
+
+	for (const char *p = words; *p != '\0'; p += p[0] == ' ') {
+		size_t n = strcspn(p, " ");
+
+		if (n > 0 && n == wl && strncasecmp(p, w, n) == 0)
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* The keyword w, into *k_r (may be NULL).  1, or 0 when w is none. */
+static int lookup(const char *w, struct keyword *k_r)
+{
+	struct keyword k = { .word = w };
+	size_t i;
+
+	for (i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
 		if (strcasecmp(w, keywords[i].word) == 0)
-			return &keywords[i];
-	return NULL;
+			break;
+	if (i < sizeof keywords / sizeof keywords[0]) {
+		k = keywords[i];
+	} else {
+		for (i = 0; i < sizeof word_sets / sizeof word_sets[0]; i++)
+			if (in_words(w, word_sets[i].words))
+				break;
+		if (i == sizeof word_sets / sizeof word_sets[0])
+			return 0;
+		k.kind = word_sets[i].kind;
+		k.nargs = word_sets[i].nargs;
+		k.note = word_sets[i].note;
+	}
+	if (k_r != NULL)
+		*k_r = k;
+	return 1;
 }
 
 static int statement_word(const char *w)
@@ -291,7 +325,7 @@ static size_t list(struct fm *f, int *star_r)
 {
 	size_t n = 0;
 
-	for (; !at_end(f) && lookup(f->t[f->i].s) == NULL && !statement_word(f->t[f->i].s) &&
+	for (; !at_end(f) && !lookup(f->t[f->i].s, NULL) && !statement_word(f->t[f->i].s) &&
 	       strcasecmp(f->t[f->i].s, "no") != 0; f->i++, n++)
 		if (strcmp(f->t[f->i].s, "*") == 0)
 			*star_r = 1;
@@ -459,7 +493,7 @@ static int option(struct fm *f, const struct keyword *k, int negated)
 			if (arg(f, k->word, &s) < 0)
 				return -1;
 		if (!negated)
-			import_note(&a->notes, "%s", k->note);
+			import_note(&a->notes, "%s: %s", k->word, k->note);
 		return 0;
 	case K_KEEP: a->keep = !negated; return 0;
 	case K_NOKEEP: a->keep = 0; return 0;
@@ -613,7 +647,7 @@ static int set_statement(struct fm *f)
 static int word(struct fm *f)
 {
 	const char *w = f->t[f->i].s;
-	const struct keyword *k;
+	struct keyword k;
 	int negated = 0;
 
 	f->i++;
@@ -630,20 +664,19 @@ static int word(struct fm *f)
 	if (strcasecmp(w, "no") == 0 && !at_end(f)) {
 		negated = 1;
 		w = f->t[f->i++].s;
-	} else if (strncasecmp(w, "no", 2) == 0 && lookup(w) == NULL && lookup(w + 2) != NULL) {
+	} else if (strncasecmp(w, "no", 2) == 0 && !lookup(w, NULL) && lookup(w + 2, NULL)) {
 		negated = 1;
 		w += 2;
 	}
-	k = lookup(w);
 	if (!f->in_poll && !f->in_defaults)
 		return pf_error_set(f->err, PF_ERR_CONFIG, "fetchmail file, line %zu: '%.40s' "
 				    "outside a poll or defaults statement", f->t[f->i - 1].line, w);
-	if (k == NULL) {
+	if (!lookup(w, &k)) {
 		import_note(&cur(f)->notes, "unknown fetchmail word '%.40s' (line %zu) ignored", w,
 			    f->t[f->i - 1].line);
 		return 0;
 	}
-	return option(f, k, negated);
+	return option(f, &k, negated);
 }
 
 int import_parse_fetchmail(const char *text, size_t len, struct import_set *set,

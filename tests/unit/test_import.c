@@ -114,6 +114,29 @@ static void fetchmail__imap_skip_and_multidrop_are_named(void **state)
 	assert_int_equal(set.acc[2].keep, 1);
 }
 
+/* fetchmail's noise words and the options popfetch has no use for are
+ * read with their arguments and raise no "unknown word" note; a word that
+ * is neither still does. */
+static void fetchmail__noise_and_ignored_words_are_known(void **state)
+{
+	(void)state;
+	assert_int_equal(parse(IMPORT_FETCHMAIL,
+		"poll pop.example.com with proto pop3 and options uidl dns\n"
+		"  user u there has password p here wants warnings 3600 BatchLimit 5\n"
+		"  expunge 10 stripcr idle frobnicate\n"), 0);
+	assert_int_equal(set.n, 1);
+	assert_string_equal(set.acc[0].user, "u");
+	assert_string_equal(set.acc[0].password, "p");
+	assert_true(noted(&set.acc[0], "'frobnicate'"));
+	assert_false(noted(&set.acc[0], "'with'"));
+	assert_false(noted(&set.acc[0], "'options'"));
+	assert_false(noted(&set.acc[0], "'uidl'"));
+	assert_false(noted(&set.acc[0], "'3600'"));
+	assert_false(noted(&set.acc[0], "'5'"));
+	assert_false(noted(&set.acc[0], "'10'"));
+	assert_false(noted(&set.acc[0], "'idle'"));
+}
+
 static void fetchmail__disabled_check_is_imported_checked(void **state)
 {
 	(void)state;
@@ -488,6 +511,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(fetchmail__maps_a_poll_with_two_users, reset, release),
 		cmocka_unit_test_setup_teardown(fetchmail__imap_skip_and_multidrop_are_named, reset,
+						release),
+		cmocka_unit_test_setup_teardown(fetchmail__noise_and_ignored_words_are_known, reset,
 						release),
 		cmocka_unit_test_setup_teardown(fetchmail__disabled_check_is_imported_checked, reset,
 						release),

@@ -165,6 +165,11 @@ import_and_poll getmail 4
 # limited to 2 messages (-l 2) may delete only the 4 getmail delivered and the 2 it delivered
 # itself: the 4 nobody fetched stay on the server; the next poll fetches them.
 fresh_lab 67
+# A new mailbox: getmail's oldmail and popfetch's store of the mailbox above must go, or the
+# new mailbox's UIDs, equal to the old ones whenever Dovecot gives both the same UIDVALIDITY
+# (made in the same second), would count as fetched already.
+rm -f "$HOME/.getmail"/oldmail-*
+rm -rf "$XDG_STATE_HOME/popfetch"
 md=$T/Maildir-delete
 mkdir -p "$md/cur" "$md/new" "$md/tmp"
 as_run_as "$md"

@@ -93,8 +93,10 @@ struct delivery_journal {
 	 * yet on disk (a crash of popfetch keeps the record, a power loss
 	 * may not), so a crash leaves at most the message in flight
 	 * unrecorded without an fsync per message.  The destination must
-	 * call durable() before its commit returns (durable(ctx, NULL, 0)
-	 * just syncs); nothing is deleted before.  NULL: use durable(). */
+	 * call durable() before its commit returns, also when the commit
+	 * fails (durable(ctx, NULL, 0) just syncs); nothing is deleted
+	 * before, and nothing at all after a failed commit (fetch_batch.c).
+	 * NULL: use durable(). */
 	int (*taken)(void *ctx, struct delivery_item *items, size_t n,
 		     struct pf_error *err) PF_MUST_CHECK;
 };

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "delivery_spooled.h"
+#include "log.h"
 #include "util.h"
 
 int spooled_init(struct spooled *sd, const struct config *cfg, const struct account *a,
@@ -100,12 +101,19 @@ int spooled_commit(void *d, struct delivery_item *items, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		int r = hand(d, &items[i], err, &first);
 
-		if (r < 0)
+		if (r == 0 && record(j, &items[i], err) < 0)
+			r = -1;
+		if (r < 0) {
+			/* What was taken before stays recorded, synced if the
+			 * disk allows: fewer messages come again next poll. */
+			struct pf_error e2 = { 0 };
+
+			if (j->taken != NULL && i > 0 && j->durable(j->ctx, NULL, 0, &e2) < 0)
+				log_warn("%s", e2.msg); /* *err is the one to report */
 			return -1;
+		}
 		if (r == 1)
 			rc = 1;
-		else if (record(j, &items[i], err) < 0)
-			return -1;
 	}
 	if (j->taken != NULL && j->durable(j->ctx, NULL, 0, err) < 0)
 		return -1;

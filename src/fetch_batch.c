@@ -220,8 +220,13 @@ static int commit_batch(struct poll *pl, struct delivery_item *items, size_t n)
 
 	if (r == 1 && pl->deferred.cls == PF_ERR_NONE)
 		pl->deferred = e;
-	if (r < 0 && pl->err->cls == PF_ERR_NONE)
-		*pl->err = e; /* an error of the download before it comes first */
+	/* An error of the download before it comes first, except a server's
+	 * refusal: after that the poll still DELEs what is deletable, and a
+	 * failed commit may have left records of an MDA or LMTP delivery
+	 * written but not synced (delivery.h, taken).  Nothing is deleted
+	 * after a local failure. */
+	if (r < 0 && (pl->err->cls == PF_ERR_NONE || pl->err->cls == PF_ERR_SERVER))
+		*pl->err = e;
 	return r < 0 ? -1 : 0;
 }
 

@@ -87,6 +87,15 @@ static int j_taken(void *ctx, struct delivery_item *items, size_t n, struct pf_e
 	return 0;
 }
 
+/* Taken, failing for u4 (a uid store that cannot be written). */
+static int j_taken_fails_u4(void *ctx, struct delivery_item *items, size_t n,
+			    struct pf_error *err)
+{
+	if (n == 1 && strcmp(items[0].uid, "u4") == 0)
+		return pf_error_set(err, PF_ERR_LOCAL, "cannot write the uid store");
+	return j_taken(ctx, items, n, err);
+}
+
 static int setup(void **state)
 {
 	struct fx *fx = xcalloc(1, sizeof *fx);
@@ -222,6 +231,32 @@ static void batch__pending_first_durable_each_refusals_go_on(void **state)
 	assert_int_equal(delivery_has(fx->d, items[0].name, &err), 0);
 }
 
+/* A commit that fails after some messages were taken still syncs what was
+ * recorded of them before it returns: a taken record is never left
+ * unsynced by a commit, whatever the caller does next. */
+static void batch__failure_after_taken_still_syncs(void **state)
+{
+	struct fx *fx = *state;
+	struct delivery_item items[2];
+	struct jlog l = { .fx = fx };
+	const struct delivery_journal j = { j_pending, j_durable, &l, j_taken_fails_u4 };
+	struct pf_error err = { 0 };
+
+	memset(items, 0, sizeof items);
+	open_dest(fx);
+	put_msg(fx, &items[0], "u1", msg1);
+	put_msg(fx, &items[1], "u4", msg4);
+	assert_int_equal(delivery_commit(fx->d, items, 2, &j, &err), -1);
+	assert_int_equal(err.cls, PF_ERR_LOCAL);
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.seq[0], "P:u1");
+	assert_string_equal(l.seq[1], "P:u4");
+	assert_string_equal(l.seq[2], "T:u1");
+	assert_string_equal(l.seq[3], "sync");
+	for (int i = 0; i < 2; i++)
+		delivery_msg_abort(fx->d, &items[i]);
+}
+
 static void from_line__and_escaped_uid(void **state)
 {
 	struct fx *fx = *state;
@@ -348,6 +383,8 @@ static void deadline__stuck_mda_is_not_delivered(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(batch__failure_after_taken_still_syncs, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(batch__pending_first_durable_each_refusals_go_on,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(from_line__and_escaped_uid, setup, teardown),
